@@ -1,0 +1,60 @@
+"""The Linux backend: ``select.epoll`` used directly, level-triggered.
+
+Interest bits are epoll's own (``EPOLLIN``/``EPOLLOUT``) so that masks pass to the
+kernel untranslated and ``poll`` returns the kernel's list as it is.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+
+_EPOLLIN = select.EPOLLIN
+_EPOLLOUT = select.EPOLLOUT
+_MAX_EVENTS = 1024
+
+
+class EpollBackend:
+    """Level-triggered epoll; the fd table lives in the scheduler, not here."""
+
+    READ = _EPOLLIN
+    WRITE = _EPOLLOUT
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._poll = self._epoll.poll
+
+    def fileno(self) -> int:
+        return self._epoll.fileno()
+
+    def register(self, fd: int, mask: int) -> None:
+        try:
+            self._epoll.register(fd, mask)
+        except FileExistsError:
+            # The fd was closed and reused without being unregistered from us.
+            self._epoll.modify(fd, mask)
+
+    def modify(self, fd: int, mask: int) -> None:
+        try:
+            self._epoll.modify(fd, mask)
+        except FileNotFoundError:
+            # The kernel dropped the fd when it was closed; a new file has its number.
+            self._epoll.register(fd, mask)
+
+    def unregister(self, fd: int) -> None:
+        try:
+            self._epoll.unregister(fd)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.EBADF):
+                raise
+
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
+        # CPython rounds a float timeout up to the kernel's millisecond, so a
+        # timer is never polled for too early.
+        try:
+            return self._poll(-1 if timeout is None else timeout, _MAX_EVENTS)
+        except InterruptedError:
+            return []
+
+    def close(self) -> None:
+        self._epoll.close()

@@ -1,0 +1,85 @@
+"""Callback handles: asyncio's Handle and TimerHandle with a lean constructor.
+
+The scheduler creates one handle per scheduled callback, so their construction is
+on the hot path. These subclasses keep asyncio's public classes (``isinstance``
+checks, ``cancel()``, ``when()``, reprs) and only skip the per-call
+``loop.get_debug()`` method lookup. ``check_callback`` mirrors asyncio's argument
+checks with a shortcut for C-implemented callables, which cannot be coroutine
+functions.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+from asyncio import coroutines, events, format_helpers
+from typing import Any
+
+_copy_context = contextvars.copy_context
+_getframe = sys._getframe
+_extract_stack = format_helpers.extract_stack
+
+
+# C-level callables are never coroutines nor coroutine functions. asyncio's C Task
+# schedules its steps through a private wrapper type, learnt on first sight.
+_C_CALLABLES: set[type] = {type(len), type([].append), type(object().__str__), type(str.join)}
+_C_WRAPPER_NAMES = frozenset({"TaskStepMethWrapper", "TaskWakeupMethWrapper"})
+
+
+
+def check_callback(callback: Any, method: str) -> None:
+    """Raise TypeError as asyncio does for a coroutine or non-callable callback."""
+    if type(callback) in _C_CALLABLES:
+        return
+    if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
+        raise TypeError(f"coroutines cannot be used with {method}()")
+    if not callable(callback):
+        raise TypeError(
+            f"a callable object was expected by {method}(), got {callback!r}"
+        )
+    kind = type(callback)
+    if kind.__name__ in _C_WRAPPER_NAMES and kind.__module__ in ("builtins", "_asyncio"):
+        _C_CALLABLES.add(kind)
+
+
+class Handle(events.Handle):
+    """asyncio.Handle whose constructor reads the loop's debug flag directly."""
+
+    __slots__ = ()
+
+    def __init__(self, callback, args, loop, context=None):
+        if context is None:
+            context = _copy_context()
+        self._context = context
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._repr = None
+        if loop._debug:
+            self._source_traceback = _extract_stack(_getframe(1))
+        else:
+            self._source_traceback = None
+
+
+class TimerHandle(events.TimerHandle):
+    """asyncio.TimerHandle with the same lean constructor as :class:`Handle`."""
+
+    __slots__ = ()
+
+    def __init__(self, when, callback, args, loop, context=None):
+        if context is None:
+            context = _copy_context()
+        self._context = context
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._repr = None
+        if loop._debug:
+            self._source_traceback = _extract_stack(_getframe(1))
+            del self._source_traceback[-1]
+        else:
+            self._source_traceback = None
+        self._when = when
+        self._scheduled = False

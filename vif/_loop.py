@@ -1,0 +1,46 @@
+"""The pure-Python event loop: vif's reference implementation.
+
+``PyEventLoop`` assembles the mixins, each in its own module:
+
+* :mod:`vif._scheduler` - ready queue, timers, fd table, the run-once step;
+* :mod:`vif._sockops` - the ``sock_*`` coroutines;
+* :mod:`vif._network` - transport factories, serving, Unix sockets, DNS;
+* :mod:`vif._signals` - Unix signal handlers;
+
+on top of asyncio's ``BaseEventLoop``, which contributes the I/O-free parts
+asyncio defines once for every loop: run_forever / run_until_complete, tasks
+and futures, executors, async generator hooks, exception handlers, debug mode,
+and the address-resolution logic of create_connection / create_server. The
+poller is vif's own backend (:mod:`vif._backends`), not asyncio's selector loop.
+"""
+
+from __future__ import annotations
+
+import weakref
+from asyncio import base_events
+
+from ._backends import Backend
+from ._network import Network
+from ._scheduler import Scheduler
+from ._signals import Signals
+from ._sockops import SockOps
+
+
+class PyEventLoop(Scheduler, SockOps, Network, Signals, base_events.BaseEventLoop):
+    """An asyncio event loop on vif's scheduler and backends, in pure Python."""
+
+    def __init__(self, backend: Backend | None = None) -> None:
+        super().__init__()
+        self._transports: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self._unix_server_sockets: dict = {}
+        self._init_scheduler(backend)
+        self._init_signals()
+
+    def close(self) -> None:
+        if self.is_running():
+            raise RuntimeError("Cannot close a running event loop")
+        if self._closed:
+            return
+        self._close_signals()
+        super().close()
+        self._close_scheduler()

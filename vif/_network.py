@@ -1,0 +1,402 @@
+"""Transport factories, listening sockets, Unix sockets and name resolution.
+
+asyncio's ``BaseEventLoop`` already implements the protocol-agnostic parts of
+``create_connection`` (happy eyeballs included), ``create_server``,
+``create_datagram_endpoint``, ``connect_accepted_socket`` and ``start_tls``; it
+calls the hooks defined here to make vif's transports. This module adds the
+Unix-socket entry points, accepting on listening sockets, and ``getaddrinfo`` /
+``getnameinfo`` shortcuts that resolve numeric addresses without a thread hop.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+import stat
+import sys
+from asyncio import base_events, constants, sslproto, tasks, trsock
+
+from ._transports.datagram import DatagramTransport
+from ._transports.stream import StreamTransport
+
+logger = logging.getLogger("asyncio")
+
+_NUMERIC_FLAGS = socket.AI_NUMERICHOST | getattr(socket, "AI_NUMERICSERV", 0)
+_NUMERIC_NAME_FLAGS = socket.NI_NUMERICHOST | socket.NI_NUMERICSERV
+_OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+def _numeric_port(port) -> bool:
+    if port is None or isinstance(port, int):
+        return True
+    if isinstance(port, (str, bytes)):
+        return port.isdigit()
+    return False
+
+
+class Network:
+    """Mixin for the event loop: the transport hooks BaseEventLoop calls, and more."""
+
+    # -- transport factories (hooks of BaseEventLoop) ----------------------------
+
+    def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None, server=None):
+        return StreamTransport(self, sock, protocol, waiter, extra, server)
+
+    def _make_datagram_transport(self, sock, protocol, address=None, waiter=None, extra=None):
+        return DatagramTransport(self, sock, protocol, address, waiter, extra)
+
+    def _make_ssl_transport(
+        self,
+        rawsock,
+        protocol,
+        sslcontext,
+        waiter=None,
+        *,
+        server_side=False,
+        server_hostname=None,
+        extra=None,
+        server=None,
+        ssl_handshake_timeout=constants.SSL_HANDSHAKE_TIMEOUT,
+        ssl_shutdown_timeout=constants.SSL_SHUTDOWN_TIMEOUT,
+        call_connection_made=True,
+    ):
+        # TLS runs over a memory BIO in asyncio's SSLProtocol, which sits on a
+        # plain vif stream transport like any other protocol.
+        ssl_protocol = sslproto.SSLProtocol(
+            self,
+            protocol,
+            sslcontext,
+            waiter,
+            server_side,
+            server_hostname,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+            call_connection_made=call_connection_made,
+        )
+        StreamTransport(self, rawsock, ssl_protocol, extra=extra, server=server)
+        return ssl_protocol._app_transport
+
+    def _make_read_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
+        raise NotImplementedError(
+            "vif does not support pipes yet (connect_read_pipe): "
+            "see the TLS/pipes/subprocess issue"
+        )
+
+    def _make_write_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
+        raise NotImplementedError(
+            "vif does not support pipes yet (connect_write_pipe): "
+            "see the TLS/pipes/subprocess issue"
+        )
+
+    async def _make_subprocess_transport(
+        self, protocol, args, shell, stdin, stdout, stderr, bufsize, extra=None, **kwargs
+    ):
+        raise NotImplementedError(
+            "vif does not support subprocesses yet (subprocess_exec/subprocess_shell): "
+            "see the TLS/pipes/subprocess issue"
+        )
+
+    # -- serving -------------------------------------------------------------------
+
+    def _start_serving(
+        self,
+        protocol_factory,
+        sock,
+        sslcontext=None,
+        server=None,
+        backlog=100,
+        ssl_handshake_timeout=constants.SSL_HANDSHAKE_TIMEOUT,
+        ssl_shutdown_timeout=constants.SSL_SHUTDOWN_TIMEOUT,
+    ):
+        self._add_reader(
+            sock.fileno(),
+            self._accept_connection,
+            protocol_factory,
+            sock,
+            sslcontext,
+            server,
+            backlog,
+            ssl_handshake_timeout,
+            ssl_shutdown_timeout,
+        )
+
+    def _accept_connection(
+        self,
+        protocol_factory,
+        sock,
+        sslcontext=None,
+        server=None,
+        backlog=100,
+        ssl_handshake_timeout=constants.SSL_HANDSHAKE_TIMEOUT,
+        ssl_shutdown_timeout=constants.SSL_SHUTDOWN_TIMEOUT,
+    ):
+        for _ in range(backlog):
+            try:
+                conn, addr = sock.accept()
+                if self._debug:
+                    logger.debug("%r got a new connection from %r: %r", server, addr, conn)
+                conn.setblocking(False)
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as exc:
+                if exc.errno not in _OUT_OF_RESOURCES:
+                    raise  # The loop's exception handler logs it.
+                # Out of fds or memory: stop accepting for a while, keep serving.
+                self.call_exception_handler({
+                    "message": "socket.accept() out of system resource",
+                    "exception": exc,
+                    "socket": trsock.TransportSocket(sock),
+                })
+                self._remove_reader(sock.fileno())
+                self.call_later(
+                    constants.ACCEPT_RETRY_DELAY,
+                    self._start_serving,
+                    protocol_factory,
+                    sock,
+                    sslcontext,
+                    server,
+                    backlog,
+                    ssl_handshake_timeout,
+                    ssl_shutdown_timeout,
+                )
+                return
+            extra = {"peername": addr}
+            if sslcontext:
+                self.create_task(
+                    self._accept_tls_connection(
+                        protocol_factory,
+                        conn,
+                        extra,
+                        sslcontext,
+                        server,
+                        ssl_handshake_timeout,
+                        ssl_shutdown_timeout,
+                    )
+                )
+            else:
+                self._accept_plain_connection(protocol_factory, conn, extra, server)
+
+    def _accept_plain_connection(self, protocol_factory, conn, extra, server) -> None:
+        # No handshake to wait for: make the transport now rather than in a task.
+        protocol = None
+        try:
+            protocol = protocol_factory()
+            StreamTransport(self, conn, protocol, None, extra, server)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            conn.close()
+            if self._debug:
+                context = {
+                    "message": "Error on transport creation for incoming connection",
+                    "exception": exc,
+                }
+                if protocol is not None:
+                    context["protocol"] = protocol
+                self.call_exception_handler(context)
+
+    async def _accept_tls_connection(
+        self,
+        protocol_factory,
+        conn,
+        extra,
+        sslcontext,
+        server,
+        ssl_handshake_timeout,
+        ssl_shutdown_timeout,
+    ):
+        protocol = None
+        transport = None
+        try:
+            protocol = protocol_factory()
+            waiter = self.create_future()
+            transport = self._make_ssl_transport(
+                conn,
+                protocol,
+                sslcontext,
+                waiter=waiter,
+                server_side=True,
+                extra=extra,
+                server=server,
+                ssl_handshake_timeout=ssl_handshake_timeout,
+                ssl_shutdown_timeout=ssl_shutdown_timeout,
+            )
+            try:
+                await waiter
+            except BaseException:
+                transport.close()
+                waiter = None
+                raise
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            if self._debug:
+                context = {
+                    "message": "Error on transport creation for incoming connection",
+                    "exception": exc,
+                }
+                if protocol is not None:
+                    context["protocol"] = protocol
+                if transport is not None:
+                    context["transport"] = transport
+                self.call_exception_handler(context)
+
+    def _stop_serving(self, sock) -> None:
+        path = sock.getsockname() if sock in self._unix_server_sockets else None
+        self._remove_reader(sock.fileno())
+        sock.close()
+        if path is not None:
+            inode = self._unix_server_sockets.pop(sock)
+            try:
+                if os.stat(path).st_ino == inode:
+                    os.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError as err:
+                logger.error("Unable to clean up listening UNIX socket %r: %r", path, err)
+
+    # -- Unix sockets ----------------------------------------------------------------
+
+    async def create_unix_connection(
+        self,
+        protocol_factory,
+        path=None,
+        *,
+        ssl=None,
+        sock=None,
+        server_hostname=None,
+        ssl_handshake_timeout=None,
+        ssl_shutdown_timeout=None,
+    ):
+        assert server_hostname is None or isinstance(server_hostname, str)
+        if ssl:
+            if server_hostname is None:
+                raise ValueError("you have to pass server_hostname when using ssl")
+        else:
+            if server_hostname is not None:
+                raise ValueError("server_hostname is only meaningful with ssl")
+            if ssl_handshake_timeout is not None:
+                raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
+            if ssl_shutdown_timeout is not None:
+                raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
+        if path is not None:
+            if sock is not None:
+                raise ValueError("path and sock can not be specified at the same time")
+            path = os.fspath(path)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, 0)
+            try:
+                sock.setblocking(False)
+                await self.sock_connect(sock, path)
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            if sock is None:
+                raise ValueError("no path and sock were specified")
+            if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
+                raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
+            sock.setblocking(False)
+        return await self._create_connection_transport(
+            sock,
+            protocol_factory,
+            ssl,
+            server_hostname,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+        )
+
+    async def create_unix_server(
+        self,
+        protocol_factory,
+        path=None,
+        *,
+        sock=None,
+        backlog=100,
+        ssl=None,
+        ssl_handshake_timeout=None,
+        ssl_shutdown_timeout=None,
+        start_serving=True,
+        **kwargs,
+    ):
+        cleanup_socket = self._unix_cleanup_option(kwargs)
+        if isinstance(ssl, bool):
+            raise TypeError("ssl argument must be an SSLContext or None")
+        if ssl_handshake_timeout is not None and not ssl:
+            raise ValueError("ssl_handshake_timeout is only meaningful with ssl")
+        if ssl_shutdown_timeout is not None and not ssl:
+            raise ValueError("ssl_shutdown_timeout is only meaningful with ssl")
+        if path is not None:
+            if sock is not None:
+                raise ValueError("path and sock can not be specified at the same time")
+            path = os.fspath(path)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            if path[0] not in (0, "\x00"):
+                # A stale socket file from a previous run would make bind() fail.
+                try:
+                    if stat.S_ISSOCK(os.stat(path).st_mode):
+                        os.remove(path)
+                except FileNotFoundError:
+                    pass
+                except OSError as err:
+                    logger.error("Unable to check or remove stale UNIX socket %r: %r", path, err)
+            try:
+                sock.bind(path)
+            except OSError as exc:
+                sock.close()
+                if exc.errno == errno.EADDRINUSE:
+                    raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use") from None
+                raise
+            except BaseException:
+                sock.close()
+                raise
+        else:
+            if sock is None:
+                raise ValueError("path was not specified, and no sock specified")
+            if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
+                raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
+        if cleanup_socket:
+            name = sock.getsockname()
+            if name and name[0] not in (0, "\x00"):
+                try:
+                    self._unix_server_sockets[sock] = os.stat(name).st_ino
+                except FileNotFoundError:
+                    pass
+        sock.setblocking(False)
+        server = base_events.Server(
+            self, [sock], protocol_factory, ssl, backlog, ssl_handshake_timeout, ssl_shutdown_timeout
+        )
+        if start_serving:
+            server._start_serving()
+            await tasks.sleep(0)
+        return server
+
+    @staticmethod
+    def _unix_cleanup_option(kwargs) -> bool:
+        """``cleanup_socket`` exists from Python 3.13; before, sockets are left as asyncio does."""
+        if sys.version_info >= (3, 13):
+            cleanup = kwargs.pop("cleanup_socket", True)
+        else:
+            cleanup = False
+        if kwargs:
+            name = next(iter(kwargs))
+            raise TypeError(f"create_unix_server() got an unexpected keyword argument {name!r}")
+        return cleanup
+
+    # -- name resolution -------------------------------------------------------------
+
+    async def getaddrinfo(self, host, port, *, family=0, type=0, proto=0, flags=0):
+        resolve = self._getaddrinfo_debug if self._debug else socket.getaddrinfo
+        if _numeric_port(port):
+            # A numeric host needs no resolver: answer without a thread hop.
+            try:
+                return resolve(host, port, family, type, proto, flags | _NUMERIC_FLAGS)
+            except socket.gaierror:
+                pass
+        return await self.run_in_executor(None, resolve, host, port, family, type, proto, flags)
+
+    async def getnameinfo(self, sockaddr, flags=0):
+        if flags & _NUMERIC_NAME_FLAGS == _NUMERIC_NAME_FLAGS:
+            return socket.getnameinfo(sockaddr, flags)
+        return await self.run_in_executor(None, socket.getnameinfo, sockaddr, flags)

@@ -1,0 +1,375 @@
+"""The scheduler: ready queue, timer heap, fd table and the run-once step.
+
+This is the loop's hot path and the unit a compiled twin replaces. It owns:
+
+* ``_ready``: a deque of handles to run in the next step;
+* ``_scheduled``: a heap of ``(when, seq, TimerHandle)`` tuples (comparing tuples
+  is done in C, comparing TimerHandles would call Python ``__lt__``);
+* ``_fd_table``: fd -> ``[mask, reader handle, writer handle]``, the only record
+  of who waits on what; the backend only knows masks;
+* the cross-thread wakeup (``call_soon_threadsafe``).
+
+One step (``_run_once``) drops cancelled timers, polls the backend for at most
+the time to the next timer (not at all when callbacks are ready), queues the
+handles of ready fds and due timers, then runs exactly the handles queued so
+far: callbacks scheduled meanwhile wait for the next step, as in asyncio.
+
+Wakeups from other threads are coalesced: a thread writes to the wakeup fd only
+when no wakeup is pending. The flag is cleared after the fd is drained, and the
+drain runs before the step looks at ``_ready`` again, so a callback appended by a
+thread that saw the flag set is always seen without a poll.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import time
+from asyncio import base_events
+from typing import Any
+
+from ._backends import Backend, default_backend
+from ._handles import Handle, TimerHandle, check_callback
+from ._wakeup import Wakeup
+
+logger = logging.getLogger("asyncio")
+
+_MAXIMUM_POLL_TIMEOUT = 24 * 3600
+_MIN_SCHEDULED_TIMER_HANDLES = 100
+_MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
+_heappush = heapq.heappush
+_heappop = heapq.heappop
+_monotonic = time.monotonic
+
+
+def fileobj_to_fd(fileobj: Any) -> int:
+    """Return the fd of an int or of an object with ``fileno()``, as selectors does."""
+    if isinstance(fileobj, int):
+        fd = fileobj
+    else:
+        try:
+            fd = int(fileobj.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"Invalid file object: {fileobj!r}") from None
+    if fd < 0:
+        raise ValueError(f"Invalid file descriptor: {fd}")
+    return fd
+
+
+class Scheduler:
+    """Mixin for the event loop: scheduling, polling and the fd table."""
+
+    def _init_scheduler(self, backend: Backend | None = None) -> None:
+        self._backend = backend if backend is not None else default_backend()
+        self._READ = self._backend.READ
+        self._WRITE = self._backend.WRITE
+        self._fd_table: dict[int, list] = {}
+        self._timer_seq = itertools.count().__next__
+        self._wakeup = Wakeup()
+        self._wakeup_fd = self._wakeup.fileno()
+        self._wake_pending = False
+        self._backend.register(self._wakeup_fd, self._READ)
+
+    def _close_scheduler(self) -> None:
+        self._fd_table.clear()
+        self._backend.close()
+        self._wakeup.close()
+        self._wakeup_fd = -1
+
+    def _registered_fd_count(self) -> int:
+        """How many fds user code and transports have readers or writers on."""
+        return len(self._fd_table)
+
+    # -- clock -------------------------------------------------------------
+
+    def time(self) -> float:
+        return _monotonic()
+
+    # -- scheduling ----------------------------------------------------------
+
+    def call_soon(self, callback, *args, context=None):
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+        check_callback(callback, "call_soon")
+        handle = Handle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        self._ready.append(handle)
+        return handle
+
+    def _call_soon(self, callback, args, context):
+        handle = Handle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        self._ready.append(handle)
+        return handle
+
+    def call_later(self, delay, callback, *args, context=None):
+        if delay is None:
+            raise TypeError("delay must not be None")
+        timer = self.call_at(self.time() + delay, callback, *args, context=context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        return timer
+
+    def call_at(self, when, callback, *args, context=None):
+        if when is None:
+            raise TypeError("when cannot be None")
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+        check_callback(callback, "call_at")
+        timer = TimerHandle(when, callback, args, self, context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        _heappush(self._scheduled, (when, self._timer_seq(), timer))
+        timer._scheduled = True
+        return timer
+
+    def _timer_handle_cancelled(self, handle) -> None:
+        if handle._scheduled:
+            self._timer_cancelled_count += 1
+
+    def call_soon_threadsafe(self, callback, *args, context=None):
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        check_callback(callback, "call_soon_threadsafe")
+        handle = Handle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        self._ready.append(handle)
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._wakeup.wake()
+        return handle
+
+    def _write_to_self(self) -> None:
+        """Wake the loop from the poll (asyncio's name for it)."""
+        if not self._wake_pending and self._wakeup_fd >= 0:
+            self._wake_pending = True
+            self._wakeup.wake()
+
+    # -- fd table ------------------------------------------------------------
+
+    def _add_reader(self, fd, callback, *args):
+        self._check_closed()
+        fd = fileobj_to_fd(fd)
+        handle = Handle(callback, args, self, None)
+        entry = self._fd_table.get(fd)
+        if entry is None:
+            self._backend.register(fd, self._READ)
+            self._fd_table[fd] = [self._READ, handle, None]
+        else:
+            old = entry[1]
+            entry[1] = handle
+            if not entry[0] & self._READ:
+                entry[0] |= self._READ
+                self._backend.modify(fd, entry[0])
+            if old is not None:
+                old.cancel()
+        return handle
+
+    def _add_writer(self, fd, callback, *args):
+        self._check_closed()
+        fd = fileobj_to_fd(fd)
+        handle = Handle(callback, args, self, None)
+        entry = self._fd_table.get(fd)
+        if entry is None:
+            self._backend.register(fd, self._WRITE)
+            self._fd_table[fd] = [self._WRITE, None, handle]
+        else:
+            old = entry[2]
+            entry[2] = handle
+            if not entry[0] & self._WRITE:
+                entry[0] |= self._WRITE
+                self._backend.modify(fd, entry[0])
+            if old is not None:
+                old.cancel()
+        return handle
+
+    def _remove_reader(self, fd) -> bool:
+        if self._closed:
+            return False
+        fd = fileobj_to_fd(fd)
+        entry = self._fd_table.get(fd)
+        if entry is None:
+            return False
+        handle = entry[1]
+        if handle is None:
+            return False
+        self._drop_interest(fd, entry, self._READ)
+        entry[1] = None
+        handle.cancel()
+        return True
+
+    def _remove_writer(self, fd) -> bool:
+        if self._closed:
+            return False
+        fd = fileobj_to_fd(fd)
+        entry = self._fd_table.get(fd)
+        if entry is None:
+            return False
+        handle = entry[2]
+        if handle is None:
+            return False
+        self._drop_interest(fd, entry, self._WRITE)
+        entry[2] = None
+        handle.cancel()
+        return True
+
+    def _drop_interest(self, fd: int, entry: list, bit: int) -> None:
+        mask = entry[0] & ~bit
+        entry[0] = mask
+        if mask:
+            self._backend.modify(fd, mask)
+        else:
+            del self._fd_table[fd]
+            self._backend.unregister(fd)
+
+    def add_reader(self, fd, callback, *args) -> None:
+        self._ensure_fd_no_transport(fd)
+        self._add_reader(fd, callback, *args)
+
+    def remove_reader(self, fd) -> bool:
+        self._ensure_fd_no_transport(fd)
+        return self._remove_reader(fd)
+
+    def add_writer(self, fd, callback, *args) -> None:
+        self._ensure_fd_no_transport(fd)
+        self._add_writer(fd, callback, *args)
+
+    def remove_writer(self, fd) -> bool:
+        self._ensure_fd_no_transport(fd)
+        return self._remove_writer(fd)
+
+    def _ensure_fd_no_transport(self, fd) -> None:
+        fileno = fd
+        if not isinstance(fileno, int):
+            try:
+                fileno = int(fileno.fileno())
+            except (AttributeError, TypeError, ValueError):
+                raise ValueError(f"Invalid file object: {fd!r}") from None
+        transport = self._transports.get(fileno)
+        if transport is not None and not transport.is_closing():
+            raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")
+
+    # -- the step --------------------------------------------------------------
+
+    def _process_events(self, events) -> None:
+        table = self._fd_table
+        ready = self._ready
+        not_write = ~self._WRITE
+        not_read = ~self._READ
+        wakeup_fd = self._wakeup_fd
+        for fd, ev in events:
+            entry = table.get(fd)
+            if entry is None:
+                if fd == wakeup_fd:
+                    self._wakeup.drain()
+                    self._wake_pending = False
+                continue
+            if ev & not_write:
+                handle = entry[1]
+                if handle is not None:
+                    if handle._cancelled:
+                        self._remove_reader(fd)
+                    else:
+                        ready.append(handle)
+            if ev & not_read:
+                handle = entry[2]
+                if handle is not None:
+                    if handle._cancelled:
+                        self._remove_writer(fd)
+                    else:
+                        ready.append(handle)
+
+    def _run_once(self) -> None:
+        ready = self._ready
+        scheduled = self._scheduled
+
+        if scheduled:
+            count = len(scheduled)
+            if (
+                count > _MIN_SCHEDULED_TIMER_HANDLES
+                and self._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION
+            ):
+                self._purge_cancelled_timers()
+                scheduled = self._scheduled
+            else:
+                while scheduled and scheduled[0][2]._cancelled:
+                    self._timer_cancelled_count -= 1
+                    _heappop(scheduled)[2]._scheduled = False
+
+        if ready or self._stopping:
+            timeout = 0
+        elif scheduled:
+            timeout = scheduled[0][0] - self.time()
+            if timeout > _MAXIMUM_POLL_TIMEOUT:
+                timeout = _MAXIMUM_POLL_TIMEOUT
+            elif timeout < 0:
+                timeout = 0
+        else:
+            timeout = None
+
+        events = self._backend.poll(timeout)
+        if events:
+            self._process_events(events)
+        events = None
+
+        if scheduled:
+            end_time = self.time() + self._clock_resolution
+            while scheduled:
+                entry = scheduled[0]
+                if entry[0] >= end_time:
+                    break
+                _heappop(scheduled)
+                handle = entry[2]
+                handle._scheduled = False
+                ready.append(handle)
+
+        ntodo = len(ready)
+        if self._debug:
+            self._run_ready_debug(ntodo)
+            return
+        popleft = ready.popleft
+        while ntodo:
+            ntodo -= 1
+            handle = popleft()
+            if not handle._cancelled:
+                handle._run()
+        handle = None  # Break cycles through the traceback of an exception.
+
+    def _purge_cancelled_timers(self) -> None:
+        kept = []
+        for entry in self._scheduled:
+            handle = entry[2]
+            if handle._cancelled:
+                handle._scheduled = False
+            else:
+                kept.append(entry)
+        heapq.heapify(kept)
+        self._scheduled = kept
+        self._timer_cancelled_count = 0
+
+    def _run_ready_debug(self, ntodo: int) -> None:
+        ready = self._ready
+        for _ in range(ntodo):
+            handle = ready.popleft()
+            if handle._cancelled:
+                continue
+            try:
+                self._current_handle = handle
+                t0 = self.time()
+                handle._run()
+                dt = self.time() - t0
+                if dt >= self.slow_callback_duration:
+                    logger.warning(
+                        "Executing %s took %.3f seconds", base_events._format_handle(handle), dt
+                    )
+            finally:
+                self._current_handle = None
+        handle = None

@@ -1,0 +1,206 @@
+"""The loop's ``sock_*`` coroutines: one syscall attempt, then wait on the fd.
+
+Each operation first tries the non-blocking call directly (most calls succeed
+without waiting); only when the kernel says "would block" does it register a
+reader or writer that retries the call until it succeeds or fails, completing a
+future. The fd is unregistered when the future is done (including when it is
+cancelled), unless another operation replaced the registration meanwhile.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+from asyncio import base_events
+
+_check_ssl_socket = base_events._check_ssl_socket
+
+
+def _accept_nonblocking(sock: socket.socket):
+    conn, address = sock.accept()
+    conn.setblocking(False)
+    return conn, address
+
+
+class SockOps:
+    """Mixin for the event loop: sock_recv, sock_sendall, sock_connect, ..."""
+
+    def _check_sock(self, sock: socket.socket) -> None:
+        _check_ssl_socket(sock)
+        if self._debug and sock.gettimeout() != 0:
+            raise ValueError("the socket must be non-blocking")
+
+    async def sock_recv(self, sock, n):
+        self._check_sock(sock)
+        try:
+            return sock.recv(n)
+        except (BlockingIOError, InterruptedError):
+            pass
+        return await self._wait_and_retry(sock, True, sock.recv, (n,))
+
+    async def sock_recv_into(self, sock, buf):
+        self._check_sock(sock)
+        try:
+            return sock.recv_into(buf)
+        except (BlockingIOError, InterruptedError):
+            pass
+        return await self._wait_and_retry(sock, True, sock.recv_into, (buf,))
+
+    async def sock_recvfrom(self, sock, bufsize):
+        self._check_sock(sock)
+        try:
+            return sock.recvfrom(bufsize)
+        except (BlockingIOError, InterruptedError):
+            pass
+        return await self._wait_and_retry(sock, True, sock.recvfrom, (bufsize,))
+
+    async def sock_recvfrom_into(self, sock, buf, nbytes=0):
+        self._check_sock(sock)
+        if not nbytes:
+            nbytes = len(buf)
+        try:
+            return sock.recvfrom_into(buf, nbytes)
+        except (BlockingIOError, InterruptedError):
+            pass
+        return await self._wait_and_retry(
+            sock, True, sock.recvfrom_into, (buf, nbytes)
+        )
+
+    async def sock_sendto(self, sock, data, address):
+        self._check_sock(sock)
+        try:
+            return sock.sendto(data, address)
+        except (BlockingIOError, InterruptedError):
+            pass
+        return await self._wait_and_retry(
+            sock, False, sock.sendto, (data, 0, address)
+        )
+
+    async def sock_accept(self, sock):
+        self._check_sock(sock)
+        try:
+            return _accept_nonblocking(sock)
+        except (BlockingIOError, InterruptedError):
+            pass
+        return await self._wait_and_retry(sock, True, _accept_nonblocking, (sock,))
+
+    async def _wait_and_retry(self, sock, reading: bool, op, args):
+        """Retry ``op(*args)`` each time ``sock`` is readable (or writable)."""
+        fut = self.create_future()
+        fd = sock.fileno()
+        self._ensure_fd_no_transport(fd)
+        if reading:
+            handle = self._add_reader(fd, self._retry_sock_op, fut, op, args)
+            done = self._sock_read_done
+        else:
+            handle = self._add_writer(fd, self._retry_sock_op, fut, op, args)
+            done = self._sock_write_done
+        fut.add_done_callback(functools.partial(done, fd, handle=handle))
+        return await fut
+
+    def _retry_sock_op(self, fut, op, args) -> None:
+        if fut.done():
+            return  # Cancelled while the fd was already reported ready.
+        try:
+            result = op(*args)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
+
+    def _sock_read_done(self, fd, fut, handle=None) -> None:
+        if handle is None or not handle.cancelled():
+            self.remove_reader(fd)
+
+    def _sock_write_done(self, fd, fut, handle=None) -> None:
+        if handle is None or not handle.cancelled():
+            self.remove_writer(fd)
+
+    async def sock_sendall(self, sock, data):
+        self._check_sock(sock)
+        try:
+            n = sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        if n == len(data):
+            return
+        fut = self.create_future()
+        fd = sock.fileno()
+        self._ensure_fd_no_transport(fd)
+        handle = self._add_writer(fd, self._sock_sendall, fut, sock, memoryview(data), [n])
+        fut.add_done_callback(functools.partial(self._sock_write_done, fd, handle=handle))
+        return await fut
+
+    def _sock_sendall(self, fut, sock, view, pos) -> None:
+        if fut.done():
+            return
+        start = pos[0]
+        try:
+            n = sock.send(view[start:])
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            fut.set_exception(exc)
+            return
+        start += n
+        if start == len(view):
+            fut.set_result(None)
+        else:
+            pos[0] = start
+
+    async def sock_connect(self, sock, address):
+        self._check_sock(sock)
+        if sock.family == socket.AF_INET or (
+            base_events._HAS_IPv6 and sock.family == socket.AF_INET6
+        ):
+            resolved = await self._ensure_resolved(
+                address, family=sock.family, type=sock.type, proto=sock.proto, loop=self
+            )
+            _, _, _, _, address = resolved[0]
+        fut = self.create_future()
+        self._sock_connect(fut, sock, address)
+        try:
+            return await fut
+        finally:
+            fut = None  # Break the cycle through a connect exception.
+
+    def _sock_connect(self, fut, sock, address) -> None:
+        fd = sock.fileno()
+        try:
+            sock.connect(address)
+        except (BlockingIOError, InterruptedError):
+            self._ensure_fd_no_transport(fd)
+            handle = self._add_writer(fd, self._sock_connect_cb, fut, sock, address)
+            fut.add_done_callback(functools.partial(self._sock_write_done, fd, handle=handle))
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(None)
+        finally:
+            fut = None
+
+    def _sock_connect_cb(self, fut, sock, address) -> None:
+        if fut.done():
+            return
+        try:
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err != 0:
+                raise OSError(err, f"Connect call failed {address}")
+        except (BlockingIOError, InterruptedError):
+            pass
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(None)
+        finally:
+            fut = None

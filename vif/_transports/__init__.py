@@ -1,0 +1,1 @@
+"""Socket transports implementing asyncio's Transport ABCs on vif's scheduler."""

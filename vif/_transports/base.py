@@ -1,0 +1,250 @@
+"""What every vif socket transport shares: write flow control, close and abort.
+
+The transport lifecycle follows asyncio's selector transports exactly, because
+protocols (asyncio's streams first) depend on its order of calls:
+``connection_made`` is scheduled by the constructor, ``close()`` stops reading at
+once and calls ``connection_lost(None)`` once the write buffer is flushed,
+``abort()`` and fatal errors drop the buffer and call ``connection_lost(exc)``;
+the socket is closed right after ``connection_lost`` returns.
+
+``_conn_lost`` counts writes attempted after the connection was lost (asyncio
+logs a warning past a threshold) and is non-zero once ``connection_lost`` is
+scheduled.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import warnings
+from asyncio import base_events, transports, trsock
+from collections import deque
+from typing import Any
+
+logger = logging.getLogger("asyncio")
+
+# asyncio's Server counts its connections through _attach/_detach; from 3.12.1
+# on they take the transport (for close_clients/abort_clients).
+_SERVER_TRACKS_TRANSPORTS = "transport" in inspect.signature(base_events.Server._attach).parameters
+
+
+def server_attach(server: Any, transport: Any) -> None:
+    if _SERVER_TRACKS_TRANSPORTS:
+        server._attach(transport)
+    else:
+        server._attach()
+
+
+def server_detach(server: Any, transport: Any) -> None:
+    if _SERVER_TRACKS_TRANSPORTS:
+        server._detach(transport)
+    else:
+        server._detach()
+
+
+class FlowControl:
+    """Write-buffer high/low water marks, as asyncio's transports define them."""
+
+    _protocol_paused = False
+    _high_water = 64 * 1024
+    _low_water = 16 * 1024
+
+    def _maybe_pause_protocol(self) -> None:
+        if self._buffer_size <= self._high_water or self._protocol_paused:
+            return
+        self._protocol_paused = True
+        try:
+            self._protocol.pause_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop.call_exception_handler({
+                "message": "protocol.pause_writing() failed",
+                "exception": exc,
+                "transport": self,
+                "protocol": self._protocol,
+            })
+
+    def _maybe_resume_protocol(self) -> None:
+        if self._protocol_paused and self._buffer_size <= self._low_water:
+            self._protocol_paused = False
+            try:
+                self._protocol.resume_writing()
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._loop.call_exception_handler({
+                    "message": "protocol.resume_writing() failed",
+                    "exception": exc,
+                    "transport": self,
+                    "protocol": self._protocol,
+                })
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return (self._low_water, self._high_water)
+
+    def _set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        if high is None:
+            high = 64 * 1024 if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high_water = high
+        self._low_water = low
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._set_write_buffer_limits(high=high, low=low)
+        self._maybe_pause_protocol()
+
+    def get_write_buffer_size(self) -> int:
+        return self._buffer_size
+
+
+class SocketTransport(FlowControl, transports.Transport):
+    """State and teardown shared by the stream and datagram socket transports."""
+
+    max_size = 256 * 1024  # How much one recv() asks for.
+    _sock = None  # Read by __del__ even when __init__ failed.
+
+    def __init__(self, loop, sock, protocol, extra=None, server=None) -> None:
+        # asyncio's BaseTransport keeps extra info in _extra.
+        self._extra = {} if extra is None else extra
+        self._loop = loop
+        self._extra["socket"] = trsock.TransportSocket(sock)
+        try:
+            self._extra["sockname"] = sock.getsockname()
+        except OSError:
+            self._extra["sockname"] = None
+        if "peername" not in self._extra:
+            try:
+                self._extra["peername"] = sock.getpeername()
+            except OSError:
+                self._extra["peername"] = None
+        self._sock = sock
+        self._sock_fd = sock.fileno()
+        self._protocol_connected = False
+        self.set_protocol(protocol)
+        self._server = server
+        self._buffer: deque = deque()
+        self._buffer_size = 0
+        self._conn_lost = 0
+        self._closing = False
+        self._paused = False
+        if server is not None:
+            server_attach(server, self)
+        loop._transports[self._sock_fd] = self
+
+    def __repr__(self) -> str:
+        info = [self.__class__.__name__]
+        if self._sock is None:
+            info.append("closed")
+        elif self._closing:
+            info.append("closing")
+        info.append(f"fd={self._sock_fd}")
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            entry = loop._fd_table.get(self._sock_fd)
+            reading = entry is not None and entry[1] is not None
+            writing = entry is not None and entry[2] is not None
+            info.append("read=polling" if reading else "read=idle")
+            state = "polling" if writing else "idle"
+            info.append(f"write=<{state}, bufsize={self.get_write_buffer_size()}>")
+        return "<{}>".format(" ".join(info))
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._extra.get(name, default)
+
+    def set_protocol(self, protocol) -> None:
+        self._protocol = protocol
+        self._protocol_connected = True
+
+    def get_protocol(self):
+        return self._protocol
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def is_reading(self) -> bool:
+        return not self._closing and not self._paused
+
+    def pause_reading(self) -> None:
+        if self._closing or self._paused:
+            return
+        self._paused = True
+        self._loop._remove_reader(self._sock_fd)
+        if self._loop._debug:
+            logger.debug("%r pauses reading", self)
+
+    def resume_reading(self) -> None:
+        if self._closing or not self._paused:
+            return
+        self._paused = False
+        self._loop._add_reader(self._sock_fd, self._read_ready)
+        if self._loop._debug:
+            logger.debug("%r resumes reading", self)
+
+    def _start_reading(self) -> None:
+        """Scheduled by the constructor, after connection_made."""
+        if not self._closing and not self._paused:
+            self._loop._add_reader(self._sock_fd, self._read_ready)
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._loop._remove_reader(self._sock_fd)
+        if not self._buffer:
+            self._conn_lost += 1
+            self._loop._remove_writer(self._sock_fd)
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    def abort(self) -> None:
+        self._force_close(None)
+
+    def __del__(self, _warn=warnings.warn) -> None:
+        if self._sock is not None:
+            _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
+            self._sock.close()
+            if self._server is not None:
+                server_detach(self._server, self)
+
+    def _fatal_error(self, exc: BaseException, message: str = "Fatal error on transport") -> None:
+        if isinstance(exc, OSError):
+            if self._loop.get_debug():
+                logger.debug("%r: %s", self, message, exc_info=True)
+        else:
+            self._loop.call_exception_handler({
+                "message": message,
+                "exception": exc,
+                "transport": self,
+                "protocol": self._protocol,
+            })
+        self._force_close(exc)
+
+    def _force_close(self, exc: BaseException | None) -> None:
+        if self._conn_lost:
+            return
+        if self._buffer:
+            self._buffer.clear()
+            self._buffer_size = 0
+            self._loop._remove_writer(self._sock_fd)
+        if not self._closing:
+            self._closing = True
+            self._loop._remove_reader(self._sock_fd)
+        self._conn_lost += 1
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _call_connection_lost(self, exc: BaseException | None) -> None:
+        try:
+            if self._protocol_connected:
+                self._protocol.connection_lost(exc)
+        finally:
+            self._sock.close()
+            self._sock = None
+            self._protocol = None
+            self._loop = None
+            server = self._server
+            if server is not None:
+                server_detach(server, self)
+                self._server = None

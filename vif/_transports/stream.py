@@ -1,0 +1,266 @@
+"""The stream socket transport (TCP and Unix stream sockets): the network hot path.
+
+Reads go straight from ``recv`` (or ``recv_into`` the protocol's buffer, for a
+BufferedProtocol) to the protocol. Writes try ``send`` at once and buffer only
+what the kernel did not take; the buffer is flushed with vectored ``sendmsg``
+when the socket becomes writable again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import socket
+from asyncio import base_events, constants, futures, protocols
+
+from .base import SocketTransport
+
+logger = logging.getLogger("asyncio")
+
+_HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
+try:
+    _IOV_MAX = os.sysconf("SC_IOV_MAX")
+except (AttributeError, OSError, ValueError):  # pragma: no cover
+    _IOV_MAX = 16
+_LOG_THRESHOLD = constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES
+_set_result_unless_cancelled = futures._set_result_unless_cancelled
+
+
+def _immutable(data):
+    """``data`` itself if it cannot change once write() returns, else a copy."""
+    if type(data) is bytes or (type(data) is memoryview and type(data.obj) is bytes):
+        return data
+    return bytes(data)
+
+
+class StreamTransport(SocketTransport):
+    """asyncio.Transport over a connected, non-blocking stream socket."""
+
+    _start_tls_compatible = True
+    _sendfile_compatible = constants._SendfileMode.FALLBACK
+
+    def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None) -> None:
+        self._read_ready = None
+        super().__init__(loop, sock, protocol, extra, server)
+        self._eof = False
+        self._empty_waiter = None
+        base_events._set_nodelay(sock)
+        loop._call_soon(protocol.connection_made, (self,), None)
+        loop._call_soon(self._start_reading, (), None)
+        if waiter is not None:
+            loop._call_soon(_set_result_unless_cancelled, (waiter, None), None)
+
+    def set_protocol(self, protocol) -> None:
+        if isinstance(protocol, protocols.BufferedProtocol):
+            self._read_ready = self._read_ready_into_buffer
+        else:
+            self._read_ready = self._read_ready_data
+        super().set_protocol(protocol)
+
+    # -- reading ---------------------------------------------------------------
+
+    def _read_ready_data(self) -> None:
+        if self._conn_lost:
+            return
+        try:
+            data = self._sock.recv(self.max_size)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if not data:
+            self._read_eof()
+            return
+        try:
+            self._protocol.data_received(data)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
+
+    def _read_ready_into_buffer(self) -> None:
+        if self._conn_lost:
+            return
+        try:
+            buf = self._protocol.get_buffer(-1)
+            if not len(buf):
+                raise RuntimeError("get_buffer() returned an empty buffer")
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.get_buffer() call failed.")
+            return
+        try:
+            nbytes = self._sock.recv_into(buf)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if not nbytes:
+            self._read_eof()
+            return
+        try:
+            self._protocol.buffer_updated(nbytes)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.buffer_updated() call failed.")
+
+    def _read_eof(self) -> None:
+        if self._loop._debug:
+            logger.debug("%r received EOF", self)
+        try:
+            keep_open = self._protocol.eof_received()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal error: protocol.eof_received() call failed.")
+            return
+        if keep_open:
+            self._loop._remove_reader(self._sock_fd)
+        else:
+            self.close()
+
+    # -- writing ---------------------------------------------------------------
+
+    def write(self, data) -> None:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"data argument must be a bytes-like object, not {type(data).__name__!r}"
+            )
+        if self._eof:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        if self._empty_waiter is not None:
+            raise RuntimeError("unable to write; sendfile is in progress")
+        if not data:
+            return
+        if self._conn_lost:
+            if self._conn_lost >= _LOG_THRESHOLD:
+                logger.warning("socket.send() raised exception.")
+            self._conn_lost += 1
+            return
+        if type(data) is memoryview and data.format != "B":
+            data = data.cast("B")
+        if not self._buffer:
+            try:
+                n = self._sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal write error on socket transport")
+                return
+            else:
+                if n == len(data):
+                    return
+                if n:
+                    data = memoryview(data)[n:]
+            self._loop._add_writer(self._sock_fd, self._write_ready)
+        data = _immutable(data)
+        self._buffer.append(data)
+        self._buffer_size += len(data)
+        self._maybe_pause_protocol()
+
+    def writelines(self, list_of_data) -> None:
+        if self._eof:
+            raise RuntimeError("Cannot call writelines() after write_eof()")
+        if self._empty_waiter is not None:
+            raise RuntimeError("unable to writelines; sendfile is in progress")
+        chunks = [_immutable(memoryview(data).cast("B")) for data in list_of_data]
+        chunks = [c for c in chunks if len(c)]
+        if not chunks:
+            return
+        if self._conn_lost:
+            if self._conn_lost >= _LOG_THRESHOLD:
+                logger.warning("socket.send() raised exception.")
+            self._conn_lost += 1
+            return
+        was_empty = not self._buffer
+        self._buffer.extend(chunks)
+        self._buffer_size += sum(map(len, chunks))
+        if was_empty:
+            self._write_ready()
+            if self._buffer:
+                self._loop._add_writer(self._sock_fd, self._write_ready)
+        if self._buffer:
+            self._maybe_pause_protocol()
+
+    def _write_ready(self) -> None:
+        if self._conn_lost or not self._buffer:
+            return
+        try:
+            if _HAS_SENDMSG and len(self._buffer) > 1:
+                n = self._sock.sendmsg(itertools.islice(self._buffer, _IOV_MAX))
+            else:
+                n = self._sock.send(self._buffer[0])
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop._remove_writer(self._sock_fd)
+            self._buffer.clear()
+            self._buffer_size = 0
+            self._fatal_error(exc, "Fatal write error on socket transport")
+            if self._empty_waiter is not None:
+                self._empty_waiter.set_exception(exc)
+            return
+        self._consume(n)
+        self._maybe_resume_protocol()  # May write more.
+        if not self._buffer:
+            self._loop._remove_writer(self._sock_fd)
+            if self._empty_waiter is not None:
+                self._empty_waiter.set_result(None)
+            if self._closing:
+                self._call_connection_lost(None)
+            elif self._eof:
+                self._sock.shutdown(socket.SHUT_WR)
+
+    def _consume(self, nbytes: int) -> None:
+        """Drop the first ``nbytes`` sent bytes from the write buffer."""
+        self._buffer_size -= nbytes
+        buffer = self._buffer
+        while nbytes:
+            chunk = buffer.popleft()
+            size = len(chunk)
+            if size <= nbytes:
+                nbytes -= size
+            else:
+                buffer.appendleft(memoryview(chunk)[nbytes:])
+                break
+
+    def write_eof(self) -> None:
+        if self._closing or self._eof:
+            return
+        self._eof = True
+        if not self._buffer:
+            self._sock.shutdown(socket.SHUT_WR)
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    # -- teardown and sendfile support ---------------------------------------------
+
+    def _call_connection_lost(self, exc) -> None:
+        super()._call_connection_lost(exc)
+        if self._empty_waiter is not None:
+            self._empty_waiter.set_exception(ConnectionError("Connection is closed by peer"))
+
+    def _make_empty_waiter(self):
+        if self._empty_waiter is not None:
+            raise RuntimeError("Empty waiter is already set")
+        self._empty_waiter = self._loop.create_future()
+        if not self._buffer:
+            self._empty_waiter.set_result(None)
+        return self._empty_waiter
+
+    def _reset_empty_waiter(self) -> None:
+        self._empty_waiter = None
