@@ -5,6 +5,8 @@
 * :mod:`vif._scheduler` - ready queue, timers, fd table, the run-once step;
 * :mod:`vif._sockops` - the ``sock_*`` coroutines;
 * :mod:`vif._network` - transport factories, serving, Unix sockets, DNS;
+* :mod:`vif._sendfile` - zero-copy sendfile;
+* :mod:`vif._subprocess` - child processes, reaped through pidfds;
 * :mod:`vif._signals` - Unix signal handlers;
 
 on top of asyncio's ``BaseEventLoop``, which contributes the I/O-free parts
@@ -22,11 +24,15 @@ from asyncio import base_events
 from ._backends import Backend
 from ._network import Network
 from ._scheduler import Scheduler
+from ._sendfile import Sendfile
 from ._signals import Signals
 from ._sockops import SockOps
+from ._subprocess import Subprocesses
 
 
-class PyEventLoop(Scheduler, SockOps, Network, Signals, base_events.BaseEventLoop):
+class PyEventLoop(
+    Scheduler, SockOps, Network, Sendfile, Subprocesses, Signals, base_events.BaseEventLoop
+):
     """An asyncio event loop on vif's scheduler and backends, in pure Python."""
 
     def __init__(self, backend: Backend | None = None) -> None:

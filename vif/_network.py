@@ -19,6 +19,7 @@ import sys
 from asyncio import base_events, constants, sslproto, tasks, trsock
 
 from ._transports.datagram import DatagramTransport
+from ._transports.pipes import ReadPipeTransport, WritePipeTransport
 from ._transports.stream import StreamTransport
 
 logger = logging.getLogger("asyncio")
@@ -79,24 +80,10 @@ class Network:
         return ssl_protocol._app_transport
 
     def _make_read_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
-        raise NotImplementedError(
-            "vif does not support pipes yet (connect_read_pipe): "
-            "see the TLS/pipes/subprocess issue"
-        )
+        return ReadPipeTransport(self, pipe, protocol, waiter, extra)
 
     def _make_write_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
-        raise NotImplementedError(
-            "vif does not support pipes yet (connect_write_pipe): "
-            "see the TLS/pipes/subprocess issue"
-        )
-
-    async def _make_subprocess_transport(
-        self, protocol, args, shell, stdin, stdout, stderr, bufsize, extra=None, **kwargs
-    ):
-        raise NotImplementedError(
-            "vif does not support subprocesses yet (subprocess_exec/subprocess_shell): "
-            "see the TLS/pipes/subprocess issue"
-        )
+        return WritePipeTransport(self, pipe, protocol, waiter, extra)
 
     # -- serving -------------------------------------------------------------------
 
@@ -365,7 +352,8 @@ class Network:
                     pass
         sock.setblocking(False)
         server = base_events.Server(
-            self, [sock], protocol_factory, ssl, backlog, ssl_handshake_timeout, ssl_shutdown_timeout
+            self, [sock], protocol_factory, ssl, backlog,
+            ssl_handshake_timeout, ssl_shutdown_timeout,
         )
         if start_serving:
             server._start_serving()

@@ -7,9 +7,10 @@ from asyncio import events
 
 from ._impl import EventLoop
 
-_BasePolicy = getattr(events, "BaseDefaultEventLoopPolicy", None) or getattr(
-    events, "_BaseDefaultEventLoopPolicy"
-)
+try:
+    _BasePolicy = events.BaseDefaultEventLoopPolicy
+except AttributeError:  # Python 3.14 renamed it
+    _BasePolicy = events._BaseDefaultEventLoopPolicy
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

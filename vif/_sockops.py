@@ -16,7 +16,28 @@ from asyncio import base_events
 _check_ssl_socket = base_events._check_ssl_socket
 
 
-def _accept_nonblocking(sock: socket.socket):
+# The retried operations look the method up on each attempt, as asyncio does.
+def _recv(sock, n):
+    return sock.recv(n)
+
+
+def _recv_into(sock, buf):
+    return sock.recv_into(buf)
+
+
+def _recvfrom(sock, bufsize):
+    return sock.recvfrom(bufsize)
+
+
+def _recvfrom_into(sock, buf, nbytes):
+    return sock.recvfrom_into(buf, nbytes)
+
+
+def _sendto(sock, data, address):
+    return sock.sendto(data, 0, address)
+
+
+def _accept_nonblocking(sock):
     conn, address = sock.accept()
     conn.setblocking(False)
     return conn, address
@@ -36,7 +57,7 @@ class SockOps:
             return sock.recv(n)
         except (BlockingIOError, InterruptedError):
             pass
-        return await self._wait_and_retry(sock, True, sock.recv, (n,))
+        return await self._wait_and_retry(sock, True, _recv, (sock, n))
 
     async def sock_recv_into(self, sock, buf):
         self._check_sock(sock)
@@ -44,7 +65,7 @@ class SockOps:
             return sock.recv_into(buf)
         except (BlockingIOError, InterruptedError):
             pass
-        return await self._wait_and_retry(sock, True, sock.recv_into, (buf,))
+        return await self._wait_and_retry(sock, True, _recv_into, (sock, buf))
 
     async def sock_recvfrom(self, sock, bufsize):
         self._check_sock(sock)
@@ -52,7 +73,7 @@ class SockOps:
             return sock.recvfrom(bufsize)
         except (BlockingIOError, InterruptedError):
             pass
-        return await self._wait_and_retry(sock, True, sock.recvfrom, (bufsize,))
+        return await self._wait_and_retry(sock, True, _recvfrom, (sock, bufsize))
 
     async def sock_recvfrom_into(self, sock, buf, nbytes=0):
         self._check_sock(sock)
@@ -63,7 +84,7 @@ class SockOps:
         except (BlockingIOError, InterruptedError):
             pass
         return await self._wait_and_retry(
-            sock, True, sock.recvfrom_into, (buf, nbytes)
+            sock, True, _recvfrom_into, (sock, buf, nbytes)
         )
 
     async def sock_sendto(self, sock, data, address):
@@ -73,7 +94,7 @@ class SockOps:
         except (BlockingIOError, InterruptedError):
             pass
         return await self._wait_and_retry(
-            sock, False, sock.sendto, (data, 0, address)
+            sock, False, _sendto, (sock, data, address)
         )
 
     async def sock_accept(self, sock):

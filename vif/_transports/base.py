@@ -42,12 +42,18 @@ def server_detach(server: Any, transport: Any) -> None:
         server._detach()
 
 
-class FlowControl:
-    """Write-buffer high/low water marks, as asyncio's transports define them."""
+class FlowControl(transports._FlowControlMixin):
+    """Write-buffer high/low water marks, as asyncio's transports define them.
 
-    _protocol_paused = False
-    _high_water = 64 * 1024
-    _low_water = 16 * 1024
+    It subclasses asyncio's private ``_FlowControlMixin`` only because asyncio's
+    sendfile fallback checks for that type; the logic is vif's, reading a
+    running ``_buffer_size`` instead of summing the buffer.
+    """
+
+    def _init_flow_control(self) -> None:
+        self._protocol_paused = False
+        self._high_water = 64 * 1024
+        self._low_water = 16 * 1024
 
     def _maybe_pause_protocol(self) -> None:
         if self._buffer_size <= self._high_water or self._protocol_paused:
@@ -101,7 +107,7 @@ class FlowControl:
         return self._buffer_size
 
 
-class SocketTransport(FlowControl, transports.Transport):
+class SocketTransport(FlowControl):
     """State and teardown shared by the stream and datagram socket transports."""
 
     max_size = 256 * 1024  # How much one recv() asks for.
@@ -111,6 +117,7 @@ class SocketTransport(FlowControl, transports.Transport):
         # asyncio's BaseTransport keeps extra info in _extra.
         self._extra = {} if extra is None else extra
         self._loop = loop
+        self._init_flow_control()
         self._extra["socket"] = trsock.TransportSocket(sock)
         try:
             self._extra["sockname"] = sock.getsockname()

@@ -38,7 +38,7 @@ class StreamTransport(SocketTransport):
     """asyncio.Transport over a connected, non-blocking stream socket."""
 
     _start_tls_compatible = True
-    _sendfile_compatible = constants._SendfileMode.FALLBACK
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None) -> None:
         self._read_ready = None
