@@ -4,8 +4,7 @@ The scheduler creates one handle per scheduled callback, so their construction i
 on the hot path. These subclasses keep asyncio's public classes (``isinstance``
 checks, ``cancel()``, ``when()``, reprs) and only skip the per-call
 ``loop.get_debug()`` method lookup. ``check_callback`` mirrors asyncio's argument
-checks with a shortcut for C-implemented callables, which cannot be coroutine
-functions.
+checks (which asyncio makes in debug mode only).
 """
 
 from __future__ import annotations
@@ -20,26 +19,17 @@ _getframe = sys._getframe
 _extract_stack = format_helpers.extract_stack
 
 
-# C-level callables are never coroutines nor coroutine functions. asyncio's C Task
-# schedules its steps through a private wrapper type, learnt on first sight.
-_C_CALLABLES: set[type] = {type(len), type([].append), type(object().__str__), type(str.join)}
-_C_WRAPPER_NAMES = frozenset({"TaskStepMethWrapper", "TaskWakeupMethWrapper"})
-
-
-
 def check_callback(callback: Any, method: str) -> None:
-    """Raise TypeError as asyncio does for a coroutine or non-callable callback."""
-    if type(callback) in _C_CALLABLES:
-        return
+    """Raise TypeError as asyncio does for a coroutine or non-callable callback.
+
+    Like asyncio, the loop checks callbacks only in debug mode.
+    """
     if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
         raise TypeError(f"coroutines cannot be used with {method}()")
     if not callable(callback):
         raise TypeError(
             f"a callable object was expected by {method}(), got {callback!r}"
         )
-    kind = type(callback)
-    if kind.__name__ in _C_WRAPPER_NAMES and kind.__module__ in ("builtins", "_asyncio"):
-        _C_CALLABLES.add(kind)
 
 
 class Handle(events.Handle):

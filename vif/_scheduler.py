@@ -62,6 +62,7 @@ class Scheduler:
 
     def _init_scheduler(self, backend: Backend | None = None) -> None:
         self._backend = backend if backend is not None else default_backend()
+        self._poll = self._backend.poll
         self._READ = self._backend.READ
         self._WRITE = self._backend.WRITE
         self._fd_table: dict[int, list] = {}
@@ -93,7 +94,7 @@ class Scheduler:
             raise RuntimeError("Event loop is closed")
         if self._debug:
             self._check_thread()
-        check_callback(callback, "call_soon")
+            check_callback(callback, "call_soon")
         handle = Handle(callback, args, self, context)
         if handle._source_traceback:
             del handle._source_traceback[-1]
@@ -122,7 +123,7 @@ class Scheduler:
             raise RuntimeError("Event loop is closed")
         if self._debug:
             self._check_thread()
-        check_callback(callback, "call_at")
+            check_callback(callback, "call_at")
         timer = TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
@@ -137,7 +138,8 @@ class Scheduler:
     def call_soon_threadsafe(self, callback, *args, context=None):
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        check_callback(callback, "call_soon_threadsafe")
+        if self._debug:
+            check_callback(callback, "call_soon_threadsafe")
         handle = Handle(callback, args, self, context)
         if handle._source_traceback:
             del handle._source_traceback[-1]
@@ -315,7 +317,7 @@ class Scheduler:
         else:
             timeout = None
 
-        events = self._backend.poll(timeout)
+        events = self._poll(timeout)
         if events:
             self._process_events(events)
         events = None

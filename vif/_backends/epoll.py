@@ -11,7 +11,6 @@ import select
 
 _EPOLLIN = select.EPOLLIN
 _EPOLLOUT = select.EPOLLOUT
-_MAX_EVENTS = 1024
 
 
 class EpollBackend:
@@ -22,7 +21,10 @@ class EpollBackend:
 
     def __init__(self) -> None:
         self._epoll = select.epoll()
-        self._poll = self._epoll.poll
+        # poll(timeout) is epoll's own method: None blocks, EINTR is retried
+        # (PEP 475) and the timeout is rounded up to the kernel's millisecond,
+        # so a timer is never polled for too early.
+        self.poll = self._epoll.poll
 
     def fileno(self) -> int:
         return self._epoll.fileno()
@@ -47,14 +49,6 @@ class EpollBackend:
         except OSError as exc:
             if exc.errno not in (errno.ENOENT, errno.EBADF):
                 raise
-
-    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
-        # CPython rounds a float timeout up to the kernel's millisecond, so a
-        # timer is never polled for too early.
-        try:
-            return self._poll(-1 if timeout is None else timeout, _MAX_EVENTS)
-        except InterruptedError:
-            return []
 
     def close(self) -> None:
         self._epoll.close()
