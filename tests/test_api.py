@@ -1,0 +1,183 @@
+"""Public API: vif.run, new_event_loop, the policy, install() and implementation()."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+from conftest import requires_vif, run, vif
+
+
+def test_loop_is_abstract_event_loop(loop_factory):
+    loop = loop_factory()
+    try:
+        assert isinstance(loop, asyncio.AbstractEventLoop)
+        assert not loop.is_running()
+        assert not loop.is_closed()
+    finally:
+        loop.close()
+    assert loop.is_closed()
+
+
+def test_runner_with_loop_factory(loop_factory):
+    async def main():
+        return asyncio.get_running_loop()
+
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        loop = runner.get_loop()
+        assert runner.run(main()) is loop
+        assert runner.run(main()) is loop  # the runner reuses its loop
+    assert isinstance(loop, loop_factory)
+    assert loop.is_closed()
+
+
+def test_run_helper_times_out(loop_factory):
+    # Sanity check for the conftest helper every other test relies on.
+    with pytest.raises(TimeoutError):
+        run(loop_factory, asyncio.sleep(3600), timeout=0.05)
+
+
+@requires_vif
+class TestVif:
+    def test_classes(self):
+        assert issubclass(vif.EventLoop, asyncio.AbstractEventLoop)
+        assert issubclass(vif.PyEventLoop, asyncio.AbstractEventLoop)
+        assert vif.CEventLoop is None or issubclass(vif.CEventLoop, asyncio.AbstractEventLoop)
+        assert vif.EventLoop in (vif.PyEventLoop, vif.CEventLoop)
+
+    def test_implementation(self):
+        impl = vif.implementation()
+        assert impl in ("python", "compiled")
+        if impl == "python":
+            assert vif.EventLoop is vif.PyEventLoop
+        else:
+            assert vif.CEventLoop is not None
+            assert vif.EventLoop is vif.CEventLoop
+
+    def test_new_event_loop(self):
+        loop = vif.new_event_loop()
+        try:
+            assert isinstance(loop, vif.EventLoop)
+            assert isinstance(loop, asyncio.AbstractEventLoop)
+            assert not loop.is_running()
+            assert loop.run_until_complete(asyncio.sleep(0, "ok")) == "ok"
+        finally:
+            loop.close()
+        assert loop.is_closed()
+
+    def test_run_returns_result_on_vif_loop(self):
+        seen = {}
+
+        async def main(x):
+            seen["loop"] = asyncio.get_running_loop()
+            seen["debug"] = seen["loop"].get_debug()
+            await asyncio.sleep(0)
+            return x * 2
+
+        assert vif.run(main(21)) == 42
+        assert isinstance(seen["loop"], vif.EventLoop)
+        assert seen["loop"].is_closed()
+
+    def test_run_debug_flag(self):
+        async def main():
+            return asyncio.get_running_loop().get_debug()
+
+        assert vif.run(main(), debug=True) is True
+        assert vif.run(main(), debug=False) is False
+
+    def test_run_propagates_exception(self):
+        async def main():
+            await asyncio.sleep(0)
+            raise KeyError("boom")
+
+        with pytest.raises(KeyError, match="boom"):
+            vif.run(main())
+
+    def test_run_cancels_leftover_tasks(self):
+        cancelled = []
+
+        async def forever():
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                cancelled.append(True)
+                raise
+
+        async def main():
+            asyncio.get_running_loop().create_task(forever())
+            await asyncio.sleep(0)
+
+        vif.run(main())
+        assert cancelled == [True]
+
+    def test_run_inside_running_loop(self):
+        async def inner():
+            pass
+
+        async def main():
+            coro = inner()
+            try:
+                with pytest.raises(RuntimeError):
+                    vif.run(coro)
+            finally:
+                coro.close()
+
+        vif.run(main())
+
+    def test_run_rejects_non_coroutine(self):
+        with pytest.raises((ValueError, TypeError)):
+            vif.run(42)
+
+    def test_asyncio_runner_with_vif_factory(self):
+        async def main():
+            return asyncio.get_running_loop()
+
+        with asyncio.Runner(loop_factory=vif.new_event_loop) as runner:
+            loop = runner.run(main())
+        assert isinstance(loop, vif.EventLoop)
+
+    @pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.run(loop_factory=) is 3.12+")
+    def test_asyncio_run_loop_factory(self):
+        async def main():
+            return asyncio.get_running_loop()
+
+        assert isinstance(asyncio.run(main(), loop_factory=vif.new_event_loop), vif.EventLoop)
+
+    def test_policy_new_event_loop(self):
+        policy = vif.EventLoopPolicy()
+        assert isinstance(policy, asyncio.AbstractEventLoopPolicy)
+        loop = policy.new_event_loop()
+        try:
+            assert isinstance(loop, vif.EventLoop)
+        finally:
+            loop.close()
+
+    def test_install_sets_policy(self):
+        old = asyncio.get_event_loop_policy()
+        try:
+            vif.install()
+            assert isinstance(asyncio.get_event_loop_policy(), vif.EventLoopPolicy)
+            loop = asyncio.new_event_loop()
+            try:
+                assert isinstance(loop, vif.EventLoop)
+            finally:
+                loop.close()
+
+            async def main():
+                return asyncio.get_running_loop()
+
+            assert isinstance(asyncio.run(main()), vif.EventLoop)
+        finally:
+            asyncio.set_event_loop_policy(old)
+        assert asyncio.get_event_loop_policy() is old
+        loop = asyncio.new_event_loop()
+        try:
+            assert not isinstance(loop, vif.EventLoop)
+        finally:
+            loop.close()
+
+
+@pytest.mark.skip(reason="the Windows ImportError message can only be checked on Windows")
+def test_windows_import_message():
+    pass

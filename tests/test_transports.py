@@ -1,0 +1,260 @@
+"""TCP transports: flow control, buffered protocols, extra info, abort and close."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from conftest import Recorder, ServerProtocols, run
+
+HOST = "127.0.0.1"
+BIG = 16 * 1024 * 1024  # far more than the kernel socket buffers absorb
+
+
+class FlowRecorder(Recorder):
+    """Client protocol recording pause_writing/resume_writing."""
+
+    def __init__(self):
+        super().__init__()
+        self.paused = False
+        self.pauses = 0
+        self.resumed = asyncio.get_running_loop().create_future()
+        self.size_at_resume = None
+
+    def pause_writing(self):
+        assert not self.paused
+        self.paused = True
+        self.pauses += 1
+        self.size_at_pause = self.transport.get_write_buffer_size()
+
+    def resume_writing(self):
+        assert self.paused
+        self.paused = False
+        self.size_at_resume = self.transport.get_write_buffer_size()
+        if not self.resumed.done():
+            self.resumed.set_result(None)
+
+
+class Sink(Recorder):
+    """Server protocol that does not read until told to."""
+
+    def connection_made(self, transport):
+        transport.pause_reading()
+        super().connection_made(transport)
+
+    def data_received(self, data):
+        self.events.append("data")  # only count: 16 MiB copies are slow
+        self.count = getattr(self, "count", 0) + len(data)
+        for n, fut in list(self._waiters):
+            if self.count >= n and not fut.done():
+                fut.set_result(self.count)
+
+    def wait_bytes(self, n):
+        fut = asyncio.get_running_loop().create_future()
+        if getattr(self, "count", 0) >= n:
+            fut.set_result(self.count)
+        else:
+            self._waiters.append((n, fut))
+        return fut
+
+
+async def connect_pair(loop, client_cls=Recorder, server_cls=Recorder):
+    """Start a server and connect to it; returns (server, client transport,
+    client protocol, server protocol)."""
+    factory = ServerProtocols(server_cls)
+    server = await loop.create_server(factory, HOST, 0)
+    port = server.sockets[0].getsockname()[1]
+    transport, client = await loop.create_connection(client_cls, HOST, port)
+    return server, transport, client, await factory.get()
+
+
+async def close_server(server):
+    server.close()
+    await server.wait_closed()
+
+
+def test_write_buffer_limits(loop_factory):
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, _, _ = await connect_pair(loop)
+        assert tr.get_write_buffer_limits() == (16 * 1024, 64 * 1024)
+        tr.set_write_buffer_limits(high=4096, low=1024)
+        assert tr.get_write_buffer_limits() == (1024, 4096)
+        tr.set_write_buffer_limits(high=8000)
+        assert tr.get_write_buffer_limits() == (2000, 8000)
+        tr.set_write_buffer_limits(low=1000)
+        assert tr.get_write_buffer_limits() == (1000, 4000)
+        with pytest.raises(ValueError):
+            tr.set_write_buffer_limits(high=10, low=20)
+        assert tr.get_write_buffer_size() == 0
+        tr.close()
+        await close_server(server)
+
+    run(loop_factory, main())
+
+
+def test_pause_and_resume_writing(loop_factory):
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, client, sink = await connect_pair(loop, FlowRecorder, Sink)
+        tr.set_write_buffer_limits(high=64 * 1024, low=16 * 1024)
+        tr.write(b"a" * BIG)
+        assert client.paused  # called synchronously from write()
+        assert client.size_at_pause > 64 * 1024
+        assert tr.get_write_buffer_size() > 64 * 1024
+        sink.transport.resume_reading()
+        await client.resumed
+        assert client.size_at_resume <= 16 * 1024
+        assert await sink.wait_bytes(BIG) == BIG
+        assert tr.get_write_buffer_size() == 0
+        tr.close()
+        assert await client.lost is None
+        await close_server(server)
+        return client
+
+    client = run(loop_factory, main())
+    assert client.pauses == 1
+
+
+def test_pause_and_resume_reading(loop_factory):
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, client, sproto = await connect_pair(loop)
+        st = sproto.transport
+        tr.write(b"one")
+        assert await sproto.wait_bytes(3) == b"one"
+        assert st.is_reading()
+        st.pause_reading()
+        assert not st.is_reading()
+        st.pause_reading()  # idempotent
+        tr.write(b"two")
+        # Loopback delivery is synchronous: let the loop poll a few times.
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert bytes(sproto.data) == b"one"
+        st.resume_reading()
+        assert st.is_reading()
+        assert await sproto.wait_bytes(6) == b"onetwo"
+        tr.close()
+        await sproto.lost
+        await close_server(server)
+
+    run(loop_factory, main())
+
+
+def test_buffered_protocol(loop_factory):
+    payload = bytes(range(256)) * 4096  # 1 MiB
+
+    class Buffered(asyncio.BufferedProtocol):
+        def __init__(self):
+            self.buf = bytearray(1000)
+            self.received = bytearray()
+            self.hints = []
+            self.done = asyncio.get_running_loop().create_future()
+
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def get_buffer(self, sizehint):
+            self.hints.append(sizehint)
+            return memoryview(self.buf)
+
+        def buffer_updated(self, nbytes):
+            assert 0 < nbytes <= len(self.buf)
+            self.received += self.buf[:nbytes]
+
+        def eof_received(self):
+            self.done.set_result(bytes(self.received))
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, _, sproto = await connect_pair(loop, server_cls=Buffered)
+        tr.write(payload)
+        tr.write_eof()
+        received = await sproto.done
+        tr.close()
+        await close_server(server)
+        return received, sproto.hints
+
+    received, hints = run(loop_factory, main())
+    assert received == payload
+    assert len(hints) >= len(payload) // 1000
+    assert all(isinstance(h, int) for h in hints)
+
+
+def test_writelines(loop_factory):
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, _, sproto = await connect_pair(loop)
+        tr.writelines([b"a", bytearray(b"bc"), memoryview(b"def")])
+        tr.writelines(iter([b"g", b"h"]))
+        assert await sproto.wait_bytes(8) == b"abcdefgh"
+        with pytest.raises(TypeError):
+            tr.write("text")
+        tr.close()
+        await close_server(server)
+
+    run(loop_factory, main())
+
+
+def test_extra_info(loop_factory):
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, _, sproto = await connect_pair(loop)
+        port = server.sockets[0].getsockname()[1]
+        sock = tr.get_extra_info("socket")
+        assert sock.family == socket.AF_INET
+        assert sock.type == socket.SOCK_STREAM
+        assert sock.fileno() >= 0
+        assert tr.get_extra_info("peername") == (HOST, port)
+        assert tr.get_extra_info("sockname") == sock.getsockname()
+        assert sproto.transport.get_extra_info("peername") == tr.get_extra_info("sockname")
+        assert tr.get_extra_info("no such key") is None
+        assert tr.get_extra_info("no such key", 42) == 42
+        assert tr.can_write_eof()
+        assert tr.get_protocol() is not None
+        assert not tr.is_closing()
+        tr.close()
+        assert tr.is_closing()
+        await close_server(server)
+
+    run(loop_factory, main())
+
+
+def test_abort_discards_buffer(loop_factory):
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, client, sink = await connect_pair(loop, FlowRecorder, Sink)
+        tr.write(b"z" * BIG)
+        assert tr.get_write_buffer_size() > 0
+        tr.abort()
+        assert tr.is_closing()
+        assert await client.lost is None
+        sink.transport.resume_reading()
+        exc = await sink.lost
+        await close_server(server)
+        return getattr(sink, "count", 0), exc
+
+    count, exc = run(loop_factory, main())
+    assert count < BIG
+    assert exc is None or isinstance(exc, ConnectionResetError)
+
+
+def test_close_flushes_buffer(loop_factory):
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, client, sink = await connect_pair(loop, FlowRecorder, Sink)
+        tr.write(b"z" * BIG)
+        assert tr.get_write_buffer_size() > 0
+        tr.close()
+        assert tr.is_closing()
+        assert not client.lost.done()
+        sink.transport.resume_reading()
+        assert await client.lost is None
+        await sink.eof
+        assert await sink.lost is None
+        await close_server(server)
+        return sink.count
+
+    assert run(loop_factory, main()) == BIG
