@@ -71,6 +71,7 @@ class Scheduler:
         self._wakeup_fd = self._wakeup.fileno()
         self._wake_pending = False
         self._backend.register(self._wakeup_fd, self._READ)
+        self._tracer = None
 
     def _close_scheduler(self) -> None:
         self._fd_table.clear()
@@ -317,7 +318,10 @@ class Scheduler:
         else:
             timeout = None
 
-        events = self._poll(timeout)
+        if self._tracer is None:
+            events = self._poll(timeout)
+        else:
+            events = self._traced_poll(timeout)
         if events:
             self._process_events(events)
         events = None
@@ -334,8 +338,8 @@ class Scheduler:
                 ready.append(handle)
 
         ntodo = len(ready)
-        if self._debug:
-            self._run_ready_debug(ntodo)
+        if self._debug or self._tracer is not None:
+            self._run_ready_slow(ntodo)
             return
         popleft = ready.popleft
         while ntodo:
@@ -357,8 +361,32 @@ class Scheduler:
         self._scheduled = kept
         self._timer_cancelled_count = 0
 
-    def _run_ready_debug(self, ntodo: int) -> None:
+    # -- the slow path: debug mode and tracing ------------------------------------
+
+    def set_tracer(self, tracer) -> None:
+        """Install (or, with ``None``, remove) a tracer: vif's hook for ``vif.trace``.
+
+        A tracer has two methods, called on the loop's thread:
+        ``poll(start, end, nevents)`` after each poll of the backend, and
+        ``callback(handle, start, end)`` after each callback ran. Times are
+        ``loop.time()`` values. With no tracer the loop pays one attribute
+        test per step.
+        """
+        self._tracer = tracer
+
+    def get_tracer(self):
+        return self._tracer
+
+    def _traced_poll(self, timeout):
+        start = self.time()
+        events = self._poll(timeout)
+        self._tracer.poll(start, self.time(), len(events))
+        return events
+
+    def _run_ready_slow(self, ntodo: int) -> None:
         ready = self._ready
+        tracer = self._tracer
+        debug = self._debug
         for _ in range(ntodo):
             handle = ready.popleft()
             if handle._cancelled:
@@ -368,10 +396,12 @@ class Scheduler:
                 t0 = self.time()
                 handle._run()
                 dt = self.time() - t0
-                if dt >= self.slow_callback_duration:
+                if debug and dt >= self.slow_callback_duration:
                     logger.warning(
                         "Executing %s took %.3f seconds", base_events._format_handle(handle), dt
                     )
+                if tracer is not None:
+                    tracer.callback(handle, t0, t0 + dt)
             finally:
                 self._current_handle = None
         handle = None
