@@ -10,9 +10,15 @@ This is the loop's hot path and the unit a compiled twin replaces. It owns:
 * the cross-thread wakeup (``call_soon_threadsafe``).
 
 One step (``_run_once``) drops cancelled timers, polls the backend for at most
-the time to the next timer (not at all when callbacks are ready), queues the
-handles of ready fds and due timers, then runs exactly the handles queued so
+the time to the next timer (without blocking when callbacks are ready), queues
+the handles of ready fds and due timers, then runs exactly the handles queued so
 far: callbacks scheduled meanwhile wait for the next step, as in asyncio.
+
+Unlike asyncio, a step with callbacks ready skips the poll when the previous
+poll was less than ``_BUSY_POLL_INTERVAL`` (250 us) ago: a poll is a system
+call, far dearer than a typical callback, and a chain of callbacks would
+otherwise pay one per step. I/O is still noticed within that bound, and a step
+that has nothing ready always polls (blocking until the next timer or I/O).
 
 Wakeups from other threads are coalesced: a thread writes to the wakeup fd only
 when no wakeup is pending. The flag is cleared after the fd is drained, and the
@@ -36,6 +42,10 @@ from ._wakeup import Wakeup
 logger = logging.getLogger("asyncio")
 
 _MAXIMUM_POLL_TIMEOUT = 24 * 3600
+# While callbacks are ready, the backend is polled at most this often (seconds):
+# a poll is a system call, dearer than most callbacks. I/O readiness is still
+# seen within this bound, and at once whenever the loop would otherwise wait.
+_BUSY_POLL_INTERVAL = 250e-6
 _MIN_SCHEDULED_TIMER_HANDLES = 100
 _MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
 _heappush = heapq.heappush
@@ -72,6 +82,7 @@ class Scheduler:
         self._wake_pending = False
         self._backend.register(self._wakeup_fd, self._READ)
         self._tracer = None
+        self._last_poll = float("-inf")
 
     def _close_scheduler(self) -> None:
         self._fd_table.clear()
@@ -262,6 +273,12 @@ class Scheduler:
 
     # -- the step --------------------------------------------------------------
 
+    def run_forever(self) -> None:
+        # The first step of every run polls: run_until_complete() of a future
+        # that is already done still gives I/O its one step, as in asyncio.
+        self._last_poll = float("-inf")
+        super().run_forever()
+
     def _process_events(self, events) -> None:
         table = self._fd_table
         ready = self._ready
@@ -307,7 +324,12 @@ class Scheduler:
                     self._timer_cancelled_count -= 1
                     _heappop(scheduled)[2]._scheduled = False
 
-        if ready or self._stopping:
+        if ready:
+            if self.time() - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping:
+                timeout = -1.0  # Skip this poll: callbacks are waiting, I/O was just polled.
+            else:
+                timeout = 0
+        elif self._stopping:
             timeout = 0
         elif scheduled:
             timeout = scheduled[0][0] - self.time()
@@ -318,13 +340,15 @@ class Scheduler:
         else:
             timeout = None
 
-        if self._tracer is None:
-            events = self._poll(timeout)
-        else:
-            events = self._traced_poll(timeout)
-        if events:
-            self._process_events(events)
-        events = None
+        if timeout != -1.0:
+            if self._tracer is None:
+                events = self._poll(timeout)
+            else:
+                events = self._traced_poll(timeout)
+            self._last_poll = self.time()
+            if events:
+                self._process_events(events)
+            events = None
 
         if scheduled:
             end_time = self.time() + self._clock_resolution
