@@ -14,6 +14,9 @@ asyncio defines once for every loop: run_forever / run_until_complete, tasks
 and futures, executors, async generator hooks, exception handlers, debug mode,
 and the address-resolution logic of create_connection / create_server. The
 poller is vif's own backend (:mod:`vif._backends`), not asyncio's selector loop.
+
+The compiled loop (:mod:`vif._cloop`) is the same class with the compiled
+scheduler in place of :class:`~vif._scheduler.Scheduler`.
 """
 
 from __future__ import annotations
@@ -30,15 +33,13 @@ from ._sockops import SockOps
 from ._subprocess import Subprocesses
 
 
-class PyEventLoop(
-    Scheduler, SockOps, Network, Sendfile, Subprocesses, Signals, base_events.BaseEventLoop
-):
-    """An asyncio event loop on vif's scheduler and backends, in pure Python."""
+class Lifecycle:
+    """Creating and closing a loop: what every part needs set up and torn down."""
 
     def __init__(self, backend: Backend | None = None) -> None:
         super().__init__()
-        self._transports: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-        self._unix_server_sockets: dict = {}
+        self._transports = weakref.WeakValueDictionary()
+        self._unix_server_sockets = {}
         self._init_scheduler(backend)
         self._init_signals()
 
@@ -50,3 +51,19 @@ class PyEventLoop(
         self._close_signals()
         super().close()
         self._close_scheduler()
+
+
+# Everything but the scheduler, in method-resolution order.
+LOOP_PARTS = (
+    Lifecycle,
+    SockOps,
+    Network,
+    Sendfile,
+    Subprocesses,
+    Signals,
+    base_events.BaseEventLoop,
+)
+
+
+class PyEventLoop(Scheduler, *LOOP_PARTS):
+    """An asyncio event loop on vif's scheduler and backends, in pure Python."""

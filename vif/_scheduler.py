@@ -94,6 +94,13 @@ class Scheduler:
         """How many fds user code and transports have readers or writers on."""
         return len(self._fd_table)
 
+    def _fd_interest(self, fd: int) -> tuple[bool, bool]:
+        """Whether a reader and whether a writer is registered for ``fd`` (for reprs)."""
+        entry = self._fd_table.get(fd)
+        if entry is None:
+            return (False, False)
+        return (entry[1] is not None, entry[2] is not None)
+
     # -- clock -------------------------------------------------------------
 
     def time(self) -> float:
@@ -119,6 +126,14 @@ class Scheduler:
             del handle._source_traceback[-1]
         self._ready.append(handle)
         return handle
+
+    def _make_handle(self, callback, args, context=None):
+        """A handle of this scheduler's kind, not yet scheduled."""
+        return Handle(callback, args, self, context)
+
+    def _add_callback(self, handle) -> None:
+        if not handle._cancelled:
+            self._ready.append(handle)
 
     def call_later(self, delay, callback, *args, context=None):
         if delay is None:

@@ -16,7 +16,6 @@ import sys
 import warnings
 from asyncio import coroutines
 
-from ._handles import Handle
 
 logger = logging.getLogger("asyncio")
 
@@ -29,7 +28,7 @@ class Signals:
     """Mixin for the event loop: add_signal_handler / remove_signal_handler."""
 
     def _init_signals(self) -> None:
-        self._signal_handlers: dict[int, Handle] = {}
+        self._signal_handlers: dict = {}
         self._ssock = self._csock = None
 
     def _open_signal_pipe(self) -> None:
@@ -79,7 +78,7 @@ class Signals:
         except (ValueError, OSError) as exc:
             raise RuntimeError(str(exc)) from None
 
-        handle = Handle(callback, args, self, None)
+        handle = self._make_handle(callback, args)
         self._signal_handlers[sig] = handle
         try:
             signal.signal(sig, _noop_handler)
@@ -102,7 +101,7 @@ class Signals:
         if handle._cancelled:
             self.remove_signal_handler(sig)
         else:
-            self._ready.append(handle)
+            self._add_callback(handle)
 
     def remove_signal_handler(self, sig) -> bool:
         self._check_signal(sig)

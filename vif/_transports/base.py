@@ -151,9 +151,7 @@ class SocketTransport(FlowControl):
         info.append(f"fd={self._sock_fd}")
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            entry = loop._fd_table.get(self._sock_fd)
-            reading = entry is not None and entry[1] is not None
-            writing = entry is not None and entry[2] is not None
+            reading, writing = loop._fd_interest(self._sock_fd)
             info.append("read=polling" if reading else "read=idle")
             state = "polling" if writing else "idle"
             info.append(f"write=<{state}, bufsize={self.get_write_buffer_size()}>")

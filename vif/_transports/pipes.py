@@ -26,8 +26,7 @@ _set_result_unless_cancelled = futures._set_result_unless_cancelled
 def _fd_state(loop, fd) -> str:
     if loop is None or loop.is_closed():
         return "open"
-    entry = loop._fd_table.get(fd)
-    return "polling" if entry is not None else "idle"
+    return "polling" if any(loop._fd_interest(fd)) else "idle"
 
 
 class ReadPipeTransport(transports.ReadTransport):

@@ -1,0 +1,732 @@
+# cython: language_level=3, boundscheck=False, cdivision=True
+"""The compiled scheduler: the C twin of :mod:`vif._scheduler`.
+
+Same behaviour, same attribute names, compiled: handles are C objects whose
+callbacks run inside their context through ``PyContext_Enter`` (no Python
+frame per callback); the ready queue is a list swapped out once per step; the
+timer heap orders C handles by ``(when, seq)``; on the epoll backend the step
+calls ``epoll_wait`` itself into a C array (no list of tuples per poll) and
+drains the eventfd with ``read(2)``.
+
+Handles here are not subclasses of ``asyncio.Handle`` (a C type cannot derive
+from a Python class); they offer its whole interface: ``cancel()``,
+``cancelled()``, ``get_context()``, ``when()`` and asyncio's reprs. uvloop's
+handles make the same choice.
+"""
+
+import collections
+import contextvars
+import heapq
+import logging
+import sys
+import time
+from asyncio import base_events, format_helpers
+
+cimport cython
+from cpython.object cimport PyObject
+from libc.errno cimport EINTR, errno
+from libc.stdint cimport uint64_t
+
+from ._backends.epoll import EpollBackend
+from ._handles import check_callback
+from ._wakeup import Wakeup
+
+
+cdef extern from "Python.h":
+    int PyContext_Enter(object ctx) except -1
+    int PyContext_Exit(object ctx) except -1
+    object PyContext_CopyCurrent()
+    int PyErr_CheckSignals() except -1
+
+cdef extern from "sys/epoll.h" nogil:
+    ctypedef union epoll_data_t:
+        void *ptr
+        int fd
+        unsigned int u32
+        unsigned long u64
+    cdef struct epoll_event:
+        unsigned int events
+        epoll_data_t data
+    int epoll_wait(int epfd, epoll_event *events, int maxevents, int timeout)
+    enum:
+        EPOLLIN
+        EPOLLOUT
+
+cdef extern from "unistd.h" nogil:
+    ssize_t read(int fd, void *buf, size_t count)
+
+cdef enum:
+    MAX_EVENTS = 512
+
+logger = logging.getLogger("asyncio")
+_heappush = heapq.heappush
+_heappop = heapq.heappop
+_heapify = heapq.heapify
+_monotonic = time.monotonic
+_extract_stack = format_helpers.extract_stack
+_format_callback_source = format_helpers._format_callback_source
+_format_handle = base_events._format_handle
+
+cdef double _MAXIMUM_POLL_TIMEOUT = 24 * 3600
+cdef double _BUSY_POLL_INTERVAL = 250e-6
+cdef Py_ssize_t _MIN_SCHEDULED_TIMER_HANDLES = 100
+cdef double _MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
+cdef bint _FORMAT_TAKES_DEBUG = sys.version_info >= (3, 12)
+
+
+@cython.freelist(256)
+cdef class Handle:
+    """A scheduled callback: asyncio.Handle's interface, in C."""
+
+    cdef public object _callback
+    cdef public object _args
+    cdef public bint _cancelled
+    cdef public object _loop
+    cdef public object _source_traceback
+    cdef public object _repr
+    cdef public object _context
+    cdef object __weakref__
+
+    def __init__(self, callback, args, loop, context=None):
+        if context is None:
+            context = PyContext_CopyCurrent()
+        self._context = context
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._repr = None
+        if loop.get_debug():
+            self._source_traceback = _extract_stack(sys._getframe(1))
+        else:
+            self._source_traceback = None
+
+    def _repr_info(self):
+        info = [self.__class__.__name__]
+        if self._cancelled:
+            info.append("cancelled")
+        if self._callback is not None:
+            if _FORMAT_TAKES_DEBUG:
+                info.append(_format_callback_source(
+                    self._callback, self._args, debug=self._loop.get_debug()))
+            else:
+                info.append(_format_callback_source(self._callback, self._args))
+        if self._source_traceback:
+            frame = self._source_traceback[-1]
+            info.append(f"created at {frame[0]}:{frame[1]}")
+        return info
+
+    def __repr__(self):
+        if self._repr is not None:
+            return self._repr
+        return "<{}>".format(" ".join(self._repr_info()))
+
+    def get_context(self):
+        return self._context
+
+    def cancel(self):
+        if not self._cancelled:
+            self._cancelled = True
+            if self._loop.get_debug():
+                # Keep the callback's description for "Executing ... took" warnings.
+                self._repr = repr(self)
+            self._callback = None
+            self._args = None
+
+    def cancelled(self):
+        return self._cancelled
+
+    def _run(self):
+        self._run_c()
+
+    cdef int _run_c(self) except -1:
+        cdef object callback = self._callback
+        cdef object args = self._args
+        cdef object context = self._context
+        cdef object error = None
+        PyContext_Enter(context)
+        try:
+            callback(*args)
+        except BaseException as exc:
+            error = exc
+        PyContext_Exit(context)
+        if error is not None:
+            if isinstance(error, (SystemExit, KeyboardInterrupt)):
+                raise error
+            self._report(error, callback, args)
+        return 0
+
+    cdef _report(self, exc, callback, args):
+        if _FORMAT_TAKES_DEBUG:
+            cb = _format_callback_source(callback, args, debug=self._loop.get_debug())
+        else:
+            cb = _format_callback_source(callback, args)
+        context = {
+            "message": f"Exception in callback {cb}",
+            "exception": exc,
+            "handle": self,
+        }
+        if self._source_traceback:
+            context["source_traceback"] = self._source_traceback
+        self._loop.call_exception_handler(context)
+
+
+@cython.freelist(256)
+cdef class TimerHandle(Handle):
+    """A callback scheduled for a time: asyncio.TimerHandle's interface, in C."""
+
+    cdef public double _when
+    cdef public bint _scheduled
+    cdef uint64_t _seq
+
+    def __init__(self, when, callback, args, loop, context=None):
+        Handle.__init__(self, callback, args, loop, context)
+        if self._source_traceback:
+            del self._source_traceback[-1]
+        self._when = when
+        self._scheduled = False
+
+    def _repr_info(self):
+        info = Handle._repr_info(self)
+        pos = 2 if self._cancelled else 1
+        info.insert(pos, f"when={self._when}")
+        return info
+
+    def __hash__(self):
+        return hash(self._when)
+
+    def __richcmp__(self, other, int op):
+        if not isinstance(other, TimerHandle):
+            if op == 2:
+                return False
+            if op == 3:
+                return True
+            return NotImplemented
+        cdef TimerHandle o = <TimerHandle>other
+        if op == 0:  # <
+            return self._when < o._when or (self._when == o._when and self._seq < o._seq)
+        if op == 1:  # <=
+            return self._when < o._when or (self._when == o._when and self._seq <= o._seq)
+        if op == 4:  # >
+            return self._when > o._when or (self._when == o._when and self._seq > o._seq)
+        if op == 5:  # >=
+            return self._when > o._when or (self._when == o._when and self._seq >= o._seq)
+        if op == 2:  # == (asyncio compares when, callback, args and cancelled state)
+            return (self._when == o._when and self._callback == o._callback
+                    and self._args == o._args and self._cancelled == o._cancelled)
+        if op == 3:
+            return not (self._when == o._when and self._callback == o._callback
+                        and self._args == o._args and self._cancelled == o._cancelled)
+        return NotImplemented
+
+    def cancel(self):
+        if not self._cancelled:
+            self._loop._timer_handle_cancelled(self)
+        Handle.cancel(self)
+
+    def when(self):
+        return self._when
+
+
+cdef class FdEntry:
+    """Who waits on one fd: the interest mask and the reader / writer handles."""
+
+    cdef public int mask
+    cdef public object reader
+    cdef public object writer
+
+
+cdef inline Handle _new_handle(object callback, object args, object loop, object context, bint debug):
+    cdef Handle handle = Handle.__new__(Handle)
+    if context is None:
+        context = PyContext_CopyCurrent()
+    handle._context = context
+    handle._loop = loop
+    handle._callback = callback
+    handle._args = args
+    handle._cancelled = False
+    handle._repr = None
+    if debug:
+        handle._source_traceback = _extract_stack(sys._getframe(2))
+    else:
+        handle._source_traceback = None
+    return handle
+
+
+cdef int _fileobj_to_fd(object fileobj) except -1:
+    cdef long fd
+    if isinstance(fileobj, int):
+        fd = fileobj
+    else:
+        try:
+            fd = int(fileobj.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"Invalid file object: {fileobj!r}") from None
+    if fd < 0:
+        raise ValueError(f"Invalid file descriptor: {fd}")
+    return fd
+
+
+cdef class CScheduler:
+    """The scheduler mixin of the compiled loop (see vif._scheduler for the design)."""
+
+    cdef public object _ready
+    cdef public object _scheduled
+    cdef public Py_ssize_t _timer_cancelled_count
+    cdef public bint _closed
+    cdef public bint _stopping
+    cdef public bint _debug
+    cdef public double _clock_resolution
+    cdef public object _backend
+    cdef public object _poll
+    cdef public object _wakeup
+    cdef public int _wakeup_fd
+    cdef public bint _wake_pending
+    cdef public object _tracer
+    cdef public object _current_handle
+    cdef public object _transports
+    cdef dict _fd_table
+    cdef int _READ
+    cdef int _WRITE
+    cdef int _epfd
+    cdef double _last_poll
+    cdef uint64_t _timer_seq
+    cdef epoll_event _events[MAX_EVENTS]
+
+    def _init_scheduler(self, backend=None):
+        if backend is None:
+            from ._backends import default_backend
+            backend = default_backend()
+        self._backend = backend
+        self._poll = backend.poll
+        self._READ = backend.READ
+        self._WRITE = backend.WRITE
+        self._epfd = backend.fileno() if type(backend) is EpollBackend else -1
+        self._fd_table = {}
+        self._timer_seq = 0
+        self._ready = []
+        self._wakeup = Wakeup()
+        self._wakeup_fd = self._wakeup.fileno()
+        self._wake_pending = False
+        backend.register(self._wakeup_fd, self._READ)
+        self._tracer = None
+        self._last_poll = float("-inf")
+
+    def _close_scheduler(self):
+        self._fd_table.clear()
+        self._backend.close()
+        self._wakeup.close()
+        self._wakeup_fd = -1
+        self._epfd = -1
+
+    def _registered_fd_count(self):
+        return len(self._fd_table)
+
+    def _fd_interest(self, fd):
+        entry = self._fd_table.get(fd)
+        if entry is None:
+            return (False, False)
+        return ((<FdEntry>entry).reader is not None, (<FdEntry>entry).writer is not None)
+
+    def time(self):
+        return _monotonic()
+
+    # -- scheduling ----------------------------------------------------------
+
+    def call_soon(self, callback, *args, context=None):
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+            check_callback(callback, "call_soon")
+        cdef Handle handle = _new_handle(callback, args, self, context, self._debug)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        (<list>self._ready).append(handle)
+        return handle
+
+    def _call_soon(self, callback, args, context):
+        cdef Handle handle = _new_handle(callback, args, self, context, self._debug)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        (<list>self._ready).append(handle)
+        return handle
+
+    def _make_handle(self, callback, args, context=None):
+        return _new_handle(callback, args, self, context, self._debug)
+
+    def _add_callback(self, handle):
+        if not isinstance(handle, Handle):
+            raise TypeError(f"expected a handle of the compiled scheduler, got {handle!r}")
+        if not (<Handle>handle)._cancelled:
+            (<list>self._ready).append(handle)
+
+    def call_later(self, delay, callback, *args, context=None):
+        if delay is None:
+            raise TypeError("delay must not be None")
+        timer = self.call_at(self.time() + delay, callback, *args, context=context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        return timer
+
+    def call_at(self, when, callback, *args, context=None):
+        if when is None:
+            raise TypeError("when cannot be None")
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+            check_callback(callback, "call_at")
+        cdef TimerHandle timer = TimerHandle.__new__(TimerHandle)
+        if context is None:
+            context = PyContext_CopyCurrent()
+        timer._context = context
+        timer._loop = self
+        timer._callback = callback
+        timer._args = args
+        timer._cancelled = False
+        timer._repr = None
+        if self._debug:
+            timer._source_traceback = _extract_stack(sys._getframe(1))
+        else:
+            timer._source_traceback = None
+        timer._when = when
+        timer._seq = self._timer_seq
+        self._timer_seq += 1
+        _heappush(self._scheduled, timer)
+        timer._scheduled = True
+        return timer
+
+    def _timer_handle_cancelled(self, handle):
+        if handle._scheduled:
+            self._timer_cancelled_count += 1
+
+    def call_soon_threadsafe(self, callback, *args, context=None):
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            check_callback(callback, "call_soon_threadsafe")
+        cdef Handle handle = _new_handle(callback, args, self, context, self._debug)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        (<list>self._ready).append(handle)
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._wakeup.wake()
+        return handle
+
+    def _write_to_self(self):
+        if not self._wake_pending and self._wakeup_fd >= 0:
+            self._wake_pending = True
+            self._wakeup.wake()
+
+    # -- fd table ------------------------------------------------------------
+
+    def _add_reader(self, fd, callback, *args):
+        self._check_closed()
+        cdef int fdn = _fileobj_to_fd(fd)
+        cdef Handle handle = _new_handle(callback, args, self, None, False)
+        cdef FdEntry entry = self._fd_table.get(fdn)
+        if entry is None:
+            self._backend.register(fdn, self._READ)
+            entry = FdEntry.__new__(FdEntry)
+            entry.mask = self._READ
+            entry.reader = handle
+            entry.writer = None
+            self._fd_table[fdn] = entry
+        else:
+            old = entry.reader
+            entry.reader = handle
+            if not entry.mask & self._READ:
+                entry.mask |= self._READ
+                self._backend.modify(fdn, entry.mask)
+            if old is not None:
+                old.cancel()
+        return handle
+
+    def _add_writer(self, fd, callback, *args):
+        self._check_closed()
+        cdef int fdn = _fileobj_to_fd(fd)
+        cdef Handle handle = _new_handle(callback, args, self, None, False)
+        cdef FdEntry entry = self._fd_table.get(fdn)
+        if entry is None:
+            self._backend.register(fdn, self._WRITE)
+            entry = FdEntry.__new__(FdEntry)
+            entry.mask = self._WRITE
+            entry.reader = None
+            entry.writer = handle
+            self._fd_table[fdn] = entry
+        else:
+            old = entry.writer
+            entry.writer = handle
+            if not entry.mask & self._WRITE:
+                entry.mask |= self._WRITE
+                self._backend.modify(fdn, entry.mask)
+            if old is not None:
+                old.cancel()
+        return handle
+
+    def _remove_reader(self, fd):
+        if self._closed:
+            return False
+        cdef int fdn = _fileobj_to_fd(fd)
+        cdef FdEntry entry = self._fd_table.get(fdn)
+        if entry is None or entry.reader is None:
+            return False
+        handle = entry.reader
+        self._drop_interest(fdn, entry, self._READ)
+        entry.reader = None
+        handle.cancel()
+        return True
+
+    def _remove_writer(self, fd):
+        if self._closed:
+            return False
+        cdef int fdn = _fileobj_to_fd(fd)
+        cdef FdEntry entry = self._fd_table.get(fdn)
+        if entry is None or entry.writer is None:
+            return False
+        handle = entry.writer
+        self._drop_interest(fdn, entry, self._WRITE)
+        entry.writer = None
+        handle.cancel()
+        return True
+
+    cdef _drop_interest(self, int fd, FdEntry entry, int bit):
+        cdef int mask = entry.mask & ~bit
+        entry.mask = mask
+        if mask:
+            self._backend.modify(fd, mask)
+        else:
+            del self._fd_table[fd]
+            self._backend.unregister(fd)
+
+    def add_reader(self, fd, callback, *args):
+        self._ensure_fd_no_transport(fd)
+        self._add_reader(fd, callback, *args)
+
+    def remove_reader(self, fd):
+        self._ensure_fd_no_transport(fd)
+        return self._remove_reader(fd)
+
+    def add_writer(self, fd, callback, *args):
+        self._ensure_fd_no_transport(fd)
+        self._add_writer(fd, callback, *args)
+
+    def remove_writer(self, fd):
+        self._ensure_fd_no_transport(fd)
+        return self._remove_writer(fd)
+
+    def _ensure_fd_no_transport(self, fd):
+        fileno = fd
+        if not isinstance(fileno, int):
+            try:
+                fileno = int(fileno.fileno())
+            except (AttributeError, TypeError, ValueError):
+                raise ValueError(f"Invalid file object: {fd!r}") from None
+        transport = self._transports.get(fileno)
+        if transport is not None and not transport.is_closing():
+            raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")
+
+    # -- the step --------------------------------------------------------------
+
+    def run_forever(self):
+        self._last_poll = float("-inf")
+        super().run_forever()
+
+    cdef inline void _queue_io(self, list ready, int fd, unsigned int ev) except *:
+        cdef object found = self._fd_table.get(fd)
+        cdef FdEntry entry
+        cdef Handle handle
+        if found is None:
+            if fd == self._wakeup_fd:
+                self._wakeup.drain()
+                self._wake_pending = False
+            return
+        entry = <FdEntry>found
+        if ev & ~(<unsigned int>self._WRITE):
+            if entry.reader is not None:
+                handle = <Handle>entry.reader
+                if handle._cancelled:
+                    self._remove_reader(fd)
+                else:
+                    ready.append(handle)
+        if ev & ~(<unsigned int>self._READ):
+            if entry.writer is not None:
+                handle = <Handle>entry.writer
+                if handle._cancelled:
+                    self._remove_writer(fd)
+                else:
+                    ready.append(handle)
+
+    def _process_events(self, events):
+        cdef list ready = self._ready
+        for fd, ev in events:
+            self._queue_io(ready, fd, ev)
+
+    cdef int _epoll(self, double timeout) except -1:
+        """Poll the epoll fd directly; queue what is ready. ``timeout < 0`` blocks."""
+        cdef int ms, n, i
+        cdef int epfd = self._epfd
+        cdef list ready
+        if timeout < 0:
+            ms = -1
+        else:
+            ms = <int>(timeout * 1000.0)
+            if ms < timeout * 1000.0:
+                ms += 1  # Round up: never wake before the next timer.
+        with nogil:
+            n = epoll_wait(epfd, self._events, MAX_EVENTS, ms)
+        if n < 0:
+            if errno == EINTR:
+                PyErr_CheckSignals()
+                return 0
+            raise OSError(errno, "epoll_wait failed")
+        ready = self._ready
+        for i in range(n):
+            self._queue_io(ready, self._events[i].data.fd, self._events[i].events)
+        return n
+
+    def _run_once(self):
+        cdef list scheduled = self._scheduled
+        cdef list ready = self._ready
+        cdef Py_ssize_t count
+        cdef TimerHandle timer
+        cdef double timeout, end_time, start
+        cdef bint skip_poll = False
+        cdef Handle handle
+        cdef list todo
+        cdef Py_ssize_t i, ntodo
+
+        if scheduled:
+            count = len(scheduled)
+            if (count > _MIN_SCHEDULED_TIMER_HANDLES and
+                    <double>self._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION):
+                self._purge_cancelled_timers()
+                scheduled = self._scheduled
+            else:
+                while scheduled and (<TimerHandle>scheduled[0])._cancelled:
+                    self._timer_cancelled_count -= 1
+                    timer = <TimerHandle>_heappop(scheduled)
+                    timer._scheduled = False
+
+        if ready:
+            if self.time() - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping:
+                skip_poll = True
+            timeout = 0
+        elif self._stopping:
+            timeout = 0
+        elif scheduled:
+            timeout = (<TimerHandle>scheduled[0])._when - self.time()
+            if timeout > _MAXIMUM_POLL_TIMEOUT:
+                timeout = _MAXIMUM_POLL_TIMEOUT
+            elif timeout < 0:
+                timeout = 0
+        else:
+            timeout = -1
+
+        if not skip_poll:
+            if self._tracer is not None:
+                start = self.time()
+            if self._epfd >= 0:
+                n = self._epoll(timeout)
+            else:
+                events = self._poll(None if timeout < 0 else timeout)
+                n = len(events)
+                if events:
+                    self._process_events(events)
+                events = None
+            self._last_poll = self.time()
+            if self._tracer is not None:
+                self._tracer.poll(start, self._last_poll, n)
+            ready = self._ready
+
+        if scheduled:
+            end_time = self.time() + self._clock_resolution
+            while scheduled:
+                timer = <TimerHandle>scheduled[0]
+                if timer._when >= end_time:
+                    break
+                _heappop(scheduled)
+                timer._scheduled = False
+                ready.append(timer)
+
+        # Run what is queued now; what these callbacks schedule waits for the next step.
+        todo = ready
+        self._ready = []
+        ntodo = len(todo)
+        if self._debug or self._tracer is not None:
+            self._run_slow(todo)
+            return
+        i = 0
+        try:
+            while i < ntodo:
+                item = todo[i]
+                if type(item) is not Handle and not isinstance(item, Handle):
+                    # An asyncio.Handle put in _ready by foreign code: run it its way.
+                    todo[i] = None
+                    i += 1
+                    if not item._cancelled:
+                        item._run()
+                    continue
+                handle = <Handle>item
+                # Drop the queue's reference now, as a deque's popleft() would:
+                # a handle then dies right after running, which keeps the
+                # garbage collector's allocation count (and its work) low.
+                todo[i] = None
+                i += 1
+                if not handle._cancelled:
+                    handle._run_c()
+        finally:
+            if i < ntodo:
+                # An exception escaped (KeyboardInterrupt, SystemExit): keep the rest.
+                self._ready[0:0] = todo[i:]
+
+    def _purge_cancelled_timers(self):
+        kept = []
+        for timer in self._scheduled:
+            if (<TimerHandle>timer)._cancelled:
+                (<TimerHandle>timer)._scheduled = False
+            else:
+                kept.append(timer)
+        _heapify(kept)
+        self._scheduled = kept
+        self._timer_cancelled_count = 0
+
+    # -- the slow path: debug mode and tracing ------------------------------------
+
+    def set_tracer(self, tracer):
+        """Install (or remove, with None) a tracer; see vif._scheduler.Scheduler.set_tracer."""
+        self._tracer = tracer
+
+    def get_tracer(self):
+        return self._tracer
+
+    cdef _run_slow(self, list todo):
+        cdef Py_ssize_t i = 0, ntodo = len(todo)
+        cdef double t0, dt
+        tracer = self._tracer
+        try:
+            while i < ntodo:
+                handle = todo[i]
+                todo[i] = None
+                i += 1
+                if handle._cancelled:
+                    continue
+                try:
+                    self._current_handle = handle
+                    t0 = self.time()
+                    if isinstance(handle, Handle):
+                        (<Handle>handle)._run_c()
+                    else:
+                        handle._run()
+                    dt = self.time() - t0
+                    if self._debug and dt >= self.slow_callback_duration:
+                        logger.warning("Executing %s took %.3f seconds", _format_handle(handle), dt)
+                    if tracer is not None:
+                        tracer.callback(handle, t0, t0 + dt)
+                finally:
+                    self._current_handle = None
+        finally:
+            if i < ntodo:
+                self._ready[0:0] = todo[i:]
