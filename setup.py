@@ -1,20 +1,52 @@
 """Build script: compiles vif's core with Cython (see pyproject.toml for metadata).
 
+Two kinds of compiled modules:
+
+* ``vif._cscheduler``, written in Cython (``vif/_cscheduler.pyx``);
+* compiled twins of pure-Python modules (``vif._transports._cstream`` ...):
+  the same source, compiled as it is, so that the pure-Python reference and
+  the compiled loop cannot drift apart. The twin's source is a copy made at
+  build time with its relative imports pointed at the other twins.
+
 ``VIF_NO_EXTENSIONS=1`` at build time skips compiling; vif then runs its
 pure-Python loop.
 """
 
 import os
+import re
+from pathlib import Path
 
 from setuptools import Extension, setup
+
+HERE = Path(__file__).parent
+TWINS = {
+    # compiled module name: pure-Python source
+    "vif._transports._cbase": "vif/_transports/base.py",
+    "vif._transports._cstream": "vif/_transports/stream.py",
+}
+# How a twin imports a sibling module that has a twin of its own.
+TWIN_IMPORTS = {r"from \.base import": "from vif._transports._cbase import"}
+
+
+def twin_source(name: str, source: str) -> str:
+    """Write the build-time copy of ``source`` for the twin ``name``; return its path."""
+    text = (HERE / source).read_text()
+    for pattern, replacement in TWIN_IMPORTS.items():
+        text = re.sub(pattern, replacement, text)
+    text = f"# Generated at build time from {source}: edit that file, not this one.\n" + text
+    target = HERE / "build" / "twins" / (name.replace(".", "/") + ".py")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+    return str(target.relative_to(HERE))
+
 
 ext_modules = []
 if not os.environ.get("VIF_NO_EXTENSIONS"):
     from Cython.Build import cythonize
 
-    ext_modules = cythonize(
-        [Extension("vif._cscheduler", ["vif/_cscheduler.pyx"])],
-        compiler_directives={"language_level": 3},
-    )
+    extensions = [Extension("vif._cscheduler", ["vif/_cscheduler.pyx"])]
+    extensions += [Extension(name, [twin_source(name, src)]) for name, src in TWINS.items()]
+    ext_modules = cythonize(extensions, compiler_directives={"language_level": 3})
 
 setup(ext_modules=ext_modules)

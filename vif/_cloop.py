@@ -1,14 +1,18 @@
-"""The compiled event loop: :class:`vif.PyEventLoop` with the compiled scheduler.
+"""The compiled event loop: :class:`vif.PyEventLoop` with compiled parts.
 
-Importing this module fails with ImportError when the extension
-(:mod:`vif._cscheduler`, built from ``_cscheduler.pyx``) is not built.
+The scheduler is :mod:`vif._cscheduler` (Cython); the stream transport is the
+compiled twin of :mod:`vif._transports.stream` (see setup.py). Importing this
+module fails with ImportError when they are not built.
 """
 
 from __future__ import annotations
 
 from ._cscheduler import CScheduler
 from ._loop import LOOP_PARTS
+from ._transports._cstream import StreamTransport
 
 
 class CEventLoop(CScheduler, *LOOP_PARTS):
-    """An asyncio event loop on vif's compiled scheduler and backends."""
+    """An asyncio event loop on vif's compiled scheduler and transports."""
+
+    _StreamTransport = StreamTransport

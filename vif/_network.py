@@ -40,10 +40,13 @@ def _numeric_port(port) -> bool:
 class Network:
     """Mixin for the event loop: the transport hooks BaseEventLoop calls, and more."""
 
+    # The compiled loop puts the compiled twin of the stream transport here.
+    _StreamTransport = StreamTransport
+
     # -- transport factories (hooks of BaseEventLoop) ----------------------------
 
     def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None, server=None):
-        return StreamTransport(self, sock, protocol, waiter, extra, server)
+        return self._StreamTransport(self, sock, protocol, waiter, extra, server)
 
     def _make_datagram_transport(self, sock, protocol, address=None, waiter=None, extra=None):
         return DatagramTransport(self, sock, protocol, address, waiter, extra)
@@ -76,7 +79,7 @@ class Network:
             ssl_shutdown_timeout=ssl_shutdown_timeout,
             call_connection_made=call_connection_made,
         )
-        StreamTransport(self, rawsock, ssl_protocol, extra=extra, server=server)
+        self._StreamTransport(self, rawsock, ssl_protocol, extra=extra, server=server)
         return ssl_protocol._app_transport
 
     def _make_read_pipe_transport(self, pipe, protocol, waiter=None, extra=None):
@@ -170,7 +173,7 @@ class Network:
         protocol = None
         try:
             protocol = protocol_factory()
-            StreamTransport(self, conn, protocol, None, extra, server)
+            self._StreamTransport(self, conn, protocol, None, extra, server)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:

@@ -16,7 +16,6 @@ import sys
 import warnings
 from asyncio import coroutines
 
-
 logger = logging.getLogger("asyncio")
 
 
