@@ -3,7 +3,7 @@
 Two kinds of compiled modules:
 
 * ``vif._cscheduler``, written in Cython (``vif/_cscheduler.pyx``);
-* compiled twins of pure-Python modules (``vif._transports._cstream`` ...):
+* compiled twins of pure-Python modules (the socket transports):
   the same source, compiled as it is, so that the pure-Python reference and
   the compiled loop cannot drift apart. The twin's source is a copy made at
   build time with its relative imports pointed at the other twins.
@@ -23,6 +23,7 @@ TWINS = {
     # compiled module name: pure-Python source
     "vif._transports._cbase": "vif/_transports/base.py",
     "vif._transports._cstream": "vif/_transports/stream.py",
+    "vif._transports._cdatagram": "vif/_transports/datagram.py",
 }
 # How a twin imports a sibling module that has a twin of its own.
 TWIN_IMPORTS = {r"from \.base import": "from vif._transports._cbase import"}

@@ -40,8 +40,9 @@ def _numeric_port(port) -> bool:
 class Network:
     """Mixin for the event loop: the transport hooks BaseEventLoop calls, and more."""
 
-    # The compiled loop puts the compiled twin of the stream transport here.
+    # The compiled loop puts the compiled twins of the transports here.
     _StreamTransport = StreamTransport
+    _DatagramTransport = DatagramTransport
 
     # -- transport factories (hooks of BaseEventLoop) ----------------------------
 
@@ -49,7 +50,7 @@ class Network:
         return self._StreamTransport(self, sock, protocol, waiter, extra, server)
 
     def _make_datagram_transport(self, sock, protocol, address=None, waiter=None, extra=None):
-        return DatagramTransport(self, sock, protocol, address, waiter, extra)
+        return self._DatagramTransport(self, sock, protocol, address, waiter, extra)
 
     def _make_ssl_transport(
         self,
