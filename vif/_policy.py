@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from asyncio import events
 
 from ._impl import EventLoop
 
-try:
-    _BasePolicy = events.BaseDefaultEventLoopPolicy
-except AttributeError:  # Python 3.14 renamed it
-    _BasePolicy = events._BaseDefaultEventLoopPolicy
+# asyncio's own default policy, so that code using its child-watcher API on
+# 3.11-3.13 keeps working; vif's loops reap their children themselves (pidfd)
+# and never consult a watcher.
+_BasePolicy = asyncio.DefaultEventLoopPolicy
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
