@@ -29,6 +29,7 @@ from libc.stdint cimport uint64_t
 
 from ._backends.epoll import EpollBackend
 from ._handles import check_callback
+from ._hooks import notify_run, run_listeners
 from ._wakeup import Wakeup
 
 
@@ -532,6 +533,8 @@ cdef class CScheduler:
 
     def run_forever(self):
         self._last_poll = float("-inf")
+        if run_listeners:
+            notify_run(self)
         super().run_forever()
 
     cdef inline void _queue_io(self, list ready, int fd, unsigned int ev) except *:

@@ -37,6 +37,7 @@ from typing import Any
 
 from ._backends import Backend, default_backend
 from ._handles import Handle, TimerHandle, check_callback
+from ._hooks import notify_run, run_listeners
 from ._wakeup import Wakeup
 
 logger = logging.getLogger("asyncio")
@@ -292,6 +293,8 @@ class Scheduler:
         # The first step of every run polls: run_until_complete() of a future
         # that is already done still gives I/O its one step, as in asyncio.
         self._last_poll = float("-inf")
+        if run_listeners:
+            notify_run(self)
         super().run_forever()
 
     def _process_events(self, events) -> None:

@@ -1,0 +1,249 @@
+"""``vif.trace.record()``: what it records, how it describes waits, what it leaves behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+
+import pytest
+
+import vif
+import vif.trace
+from vif.trace._model import task_times
+
+pytestmark = pytest.mark.timeout(60)
+SCALE = 0.2
+
+
+async def say_after(delay, what):
+    await asyncio.sleep(delay)
+    return what
+
+
+async def gather_main(scale):
+    return await asyncio.gather(
+        say_after(1 * scale, "hello"),
+        say_after(2 * scale, "world"),
+        say_after(1 * scale, "!!!!!"),
+    )
+
+
+def by_label(data, prefix):
+    found = [t for t in data["tasks"] if t["l"].startswith(prefix)]
+    assert found, (prefix, [t["l"] for t in data["tasks"]])
+    return found
+
+
+def what(data, task):
+    """The descriptions of everything ``task`` awaited, in order."""
+    return [data["strings"][task["w"][i]] for i in range(0, len(task["w"]), 2)]
+
+
+def test_gather_timeline_matches_the_tutorial():
+    with vif.trace.record() as rec:
+        assert vif.run(gather_main(SCALE)) == ["hello", "world", "!!!!!"]
+    data = rec.to_dict()
+    (main,) = by_label(data, "gather_main(")
+    main_index = data["tasks"].index(main)
+    children = by_label(data, "say_after(")
+    assert len(data["tasks"]) == 4
+    assert [c["l"] for c in children] == [
+        "say_after(0.2, 'hello')", "say_after(0.4, 'world')", "say_after(0.2, '!!!!!')"]
+    assert all(c["p"] == main_index for c in children)
+    starts = [c["r"][0] for c in children]
+    ends = [c["r"][-1] for c in children]
+    assert max(starts) - min(starts) < 20, starts  # started together (ms)
+    hello, world, bang = ends
+    first = min(starts)
+    assert 0.95 * 200 <= hello - first < 300 and 0.95 * 200 <= bang - first < 300, ends
+    assert 0.95 * 400 <= world - first < 500, ends
+    assert all(c["s"] == "done" for c in children) and main["s"] == "done"
+    assert what(data, children[0]) == ["asyncio.sleep(0.2)"]
+    assert what(data, main) == ["gather(3 awaitables)"]
+    assert sorted(main["k"]["0"]) == [data["tasks"].index(c) for c in children]
+    times = task_times(data, children[1])
+    assert times["on"][0][0] == "asyncio.sleep(0.4)" and times["on"][0][1] >= 0.95 * 400
+
+
+def test_waits_are_described():
+    a, b = socket.socketpair()
+    fd = a.fileno()
+
+    async def main():
+        lock, event, queue = asyncio.Lock(), asyncio.Event(), asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        a.setblocking(False)
+
+        async def locked():
+            async with lock:
+                pass
+
+        async def reader():
+            return await loop.sock_recv(a, 10)
+
+        async def child():
+            return 1
+
+        async def awaits_task():
+            return await asyncio.create_task(child(), name="the-child")
+
+        await lock.acquire()
+        tasks = [
+            asyncio.create_task(locked(), name="locked"),
+            asyncio.create_task(event.wait(), name="event"),
+            asyncio.create_task(queue.get(), name="queue"),
+            asyncio.create_task(reader(), name="reader"),
+            asyncio.create_task(asyncio.to_thread(time.sleep, 0.01), name="thread"),
+            asyncio.create_task(awaits_task(), name="awaits"),
+        ]
+        await asyncio.sleep(0)
+        lock.release()
+        event.set()
+        queue.put_nowait(1)
+        b.send(b"x")
+        await asyncio.gather(*tasks)
+
+    with a, b, vif.trace.record() as rec:
+        vif.run(main())
+    data = rec.to_dict()
+    named = {t["n"]: what(data, t) for t in data["tasks"]}
+    assert named["locked"] == ["Lock.acquire()"]
+    assert named["event"] == ["Event.wait()"]
+    assert named["queue"] == ["Queue.get() on a queue of 0/inf"]
+    assert named["reader"] == [f"loop.sock_recv(fd {fd})"]
+    assert named["thread"] == ["asyncio.to_thread()"]
+    assert named["awaits"] == ["task the-child child()"]
+    (awaits,) = [t for t in data["tasks"] if t["n"] == "awaits"]
+    (kid,) = [t for t in data["tasks"] if t["n"] == "the-child"]
+    assert awaits["k"] == {"0": [data["tasks"].index(kid)]}
+    assert kid["p"] == data["tasks"].index(awaits)
+    # where the user's code awaited: this file, the line of the await
+    (reader,) = [t for t in data["tasks"] if t["n"] == "reader"]
+    assert data["strings"][reader["w"][1]].endswith(
+        f"test_trace_api.py:{main.__code__.co_firstlineno + 10}")
+
+
+def test_end_states_and_task_names():
+    async def fails():
+        raise ValueError("boom")
+
+    async def main():
+        failing = asyncio.create_task(fails())
+        hanging = asyncio.create_task(asyncio.Event().wait(), name="hanging")
+        cancelled = asyncio.create_task(asyncio.sleep(10), name="cancelled")
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        await asyncio.gather(failing, cancelled, return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        outer_create_task = vars(loop)["create_task"]
+        with vif.trace.record() as inner:  # nested recordings both see the tasks
+            await asyncio.create_task(asyncio.sleep(0), name="nested")
+        assert vars(loop)["create_task"] is outer_create_task  # the outer one is put back
+        assert hanging.get_name() == "hanging"
+        return inner, hanging
+
+    loop = vif.new_event_loop()
+    try:
+        with vif.trace.record() as rec:
+            inner, hanging = loop.run_until_complete(main())
+        hanging.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        loop.close()
+    data = rec.to_dict()
+    states = {t["n"]: t["s"] for t in data["tasks"]}
+    assert states["hanging"] == "pending"
+    assert states["cancelled"] == "cancelled"
+    failed = [s for n, s in states.items() if n.startswith("Task-") and s.startswith("failed")]
+    assert failed == ["failed: ValueError('boom')"]
+    assert all(n in ("hanging", "cancelled", "nested") or n.startswith("Task-") for n in states)
+    assert "nested" in [t["n"] for t in inner.to_dict()["tasks"]]
+
+
+def test_blocking_is_blamed_on_the_line():
+    def parse_report():
+        time.sleep(0.12)  # the blocking line
+
+    def slow_callback():
+        time.sleep(0.05)
+
+    async def main():
+        await asyncio.sleep(0)
+        parse_report()
+        asyncio.get_running_loop().call_soon(slow_callback)
+        await asyncio.sleep(0.01)
+
+    with vif.trace.record(slow=0.03) as rec:
+        vif.run(main())
+    text = rec.summary()
+    line = parse_report.__code__.co_firstlineno + 1
+    worst = [ln for ln in text.splitlines() if "the loop was blocked" in ln]
+    assert len(worst) == 2, text
+    assert "in test_blocking_is_blamed_on_the_line.<locals>.parse_report() at " in worst[0]
+    assert f"test_trace_api.py:{line} " in worst[0], text
+    assert "slow_callback() at" in worst[1], text
+    assert "Tasks (longest first)" in text and "main()" in text
+
+
+def test_record_inside_a_running_loop_and_nothing_left_behind():
+    from vif._hooks import run_listeners
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        before = asyncio.create_task(asyncio.sleep(0.05), name="before")
+        await asyncio.sleep(0)
+        with vif.trace.record() as rec:
+            assert loop.get_tracer() is not None and "create_task" in vars(loop)
+            assert len(run_listeners) == 1
+            await asyncio.gather(say_after(0.01, "a"), before)
+        assert loop.get_tracer() is None and "create_task" not in vars(loop)
+        assert run_listeners == []
+        return rec
+
+    rec = vif.run(main())
+    data = rec.to_dict()
+    names = sorted(t["n"] for t in data["tasks"])
+    assert "before" in names  # adopted: it existed when the recording started
+    assert any(t["l"] == "say_after(0.01, 'a')" for t in data["tasks"])
+    assert run_listeners == []
+
+
+def test_stock_asyncio_loops_are_ignored():
+    with vif.trace.record() as rec:
+        with asyncio.Runner(loop_factory=asyncio.SelectorEventLoop) as runner:
+            runner.run(say_after(0, "x"))
+    assert rec.to_dict()["tasks"] == []
+    assert "no vif loop ran" in rec.summary()
+
+
+def test_save_writes_three_formats(tmp_path):
+    with vif.trace.record(title="three <formats>") as rec:
+        vif.run(gather_main(0.01))
+    rec.save(tmp_path / "t.html")
+    rec.save(tmp_path / "t.json")
+    rec.save(tmp_path / "raw.json", format="json")
+    page = (tmp_path / "t.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "three &lt;formats&gt;" in page
+    for fetches in ("src=", "href=", "<link", "@import", "url(", "fetch(", "XMLHttpRequest"):
+        assert fetches not in page, fetches
+    start = page.index('<script id="trace-data" type="application/json">') + 48
+    embedded = json.loads(page[start:page.index("</script>", start)])
+    assert embedded == json.loads((tmp_path / "raw.json").read_text()) == rec.to_dict()
+    trace = json.loads((tmp_path / "t.json").read_text())
+    names = {e["args"]["name"] for e in trace["traceEvents"] if e.get("name") == "thread_name"}
+    assert "event loop" in names and sum(n.split(" ", 1)[1].startswith("say_after(") for n in
+                                         names if " " in n) == 3
+    kinds = {e["ph"] for e in trace["traceEvents"]}
+    assert {"M", "X", "s", "f"} <= kinds
+    with pytest.raises(ValueError):
+        rec.save(tmp_path / "x", format="svg")  # type: ignore[arg-type]
+
+
+def test_recording_is_single_use():
+    rec = vif.trace.record()
+    with rec:
+        pass
+    with pytest.raises(RuntimeError):
+        rec.start()
