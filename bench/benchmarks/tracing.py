@@ -1,0 +1,52 @@
+"""The cost of ``vif.trace``: loop benchmarks re-run while a recording is on.
+
+Each ``traced_<name>`` row runs the ``loop`` group's ``<name>`` benchmark, the same
+work and the same measured part, inside ``with vif.trace.record():`` so the
+recording sees every task and callback. Compare a row with its untraced twin in
+the ``loop`` group: the goal is at most 1.5 times the untraced time. (The cost of
+tracing *off* is the loop rows themselves: one attribute test per step.) Other
+loops cannot be traced: their cells are ``n/a``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bench.benchmarks import loop as loop_benchmarks
+from bench.registry import BenchFn, Context, benchmark
+
+ORDER = 0
+
+
+def _traced(name: str, fn: BenchFn, n: int, unit: str) -> None:
+    def traced(ctx: Context, n: int) -> float:
+        probe = ctx.new_loop()
+        try:
+            traceable = hasattr(probe, "set_tracer")
+        finally:
+            probe.close()
+        if not traceable:
+            raise NotImplementedError("vif.trace records vif loops only")
+        import vif.trace
+
+        with vif.trace.record() as rec:
+            elapsed = fn(ctx, n)
+        if rec.recorder.callback_count == 0:
+            raise AssertionError(f"the recording saw no callback in {n} {unit}")
+        return elapsed
+
+    traced.__name__ = f"traced_{name}"
+    traced.__doc__ = f"{name} while vif.trace.record() is on (compare with {name})."
+    benchmark(f"traced_{name}", group="tracing", n=n, unit=unit, min_n=10)(traced)
+
+
+_ROWS: list[tuple[str, Callable, int, str]] = [
+    ("call_soon", loop_benchmarks.call_soon_chain, 1_000_000, "callbacks"),
+    ("sleep_timers", loop_benchmarks.sleep_timers, 100_000, "sleeps"),
+    ("tasks_sleep0", loop_benchmarks.tasks_sleep0, 100_000, "tasks"),
+    ("queue_pingpong", loop_benchmarks.queue_pingpong, 200_000, "round trips"),
+    ("future_await", loop_benchmarks.future_await, 1_000_000, "futures"),
+]
+
+for _name, _fn, _n, _unit in _ROWS:
+    _traced(_name, _fn, _n, _unit)
