@@ -6,7 +6,7 @@ import asyncio
 import sys
 
 import pytest
-from conftest import requires_vif, run, vif
+from vif_testing import requires_vif, run, vif
 
 
 def test_loop_is_abstract_event_loop(loop_factory):

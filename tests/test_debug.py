@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from conftest import Recorder, run
+from vif_testing import Recorder, run
 
 
 def asyncio_messages(caplog, level=logging.WARNING):

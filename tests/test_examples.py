@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import requires_vif
+from vif_testing import requires_vif
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -10,7 +10,7 @@ import os
 import tty
 
 import pytest
-from conftest import REFERENCE, open_fd_count, run
+from vif_testing import REFERENCE, open_fd_count, run
 
 
 class PipeRecorder(asyncio.Protocol):

@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from conftest import (
+from vif_testing import (
     Echo,
     Recorder,
     ServerProtocols,

@@ -11,7 +11,7 @@ import socket
 import ssl
 
 import pytest
-from conftest import REFERENCE, Recorder, ServerProtocols, ipv6_available, run
+from vif_testing import REFERENCE, Recorder, ServerProtocols, ipv6_available, run
 
 test_utils = pytest.importorskip("test.test_asyncio.utils")
 

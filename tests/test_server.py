@@ -7,7 +7,7 @@ import socket
 import sys
 
 import pytest
-from conftest import Echo, Recorder, ServerProtocols, ipv6_available, run, unused_port
+from vif_testing import Echo, Recorder, ServerProtocols, ipv6_available, run, unused_port
 
 HOST = "127.0.0.1"
 needs_ipv6 = pytest.mark.skipif(not ipv6_available(), reason="IPv6 unavailable")

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from conftest import run
+from vif_testing import run
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import os
 import threading
 
 import pytest
-from conftest import run
+from vif_testing import run
 
 HOST = "127.0.0.1"
 

@@ -13,7 +13,7 @@ import tracemalloc
 from asyncio import subprocess
 
 import pytest
-from conftest import REFERENCE, open_fd_count, run
+from vif_testing import REFERENCE, open_fd_count, run
 
 PY = sys.executable
 PIPE = subprocess.PIPE

@@ -12,7 +12,7 @@ import ssl
 import tracemalloc
 
 import pytest
-from conftest import REFERENCE, Echo, Recorder, ServerProtocols, open_fd_count, run
+from vif_testing import REFERENCE, Echo, Recorder, ServerProtocols, open_fd_count, run
 
 test_utils = pytest.importorskip("test.test_asyncio.utils")
 

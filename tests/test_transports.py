@@ -6,7 +6,7 @@ import asyncio
 import socket
 
 import pytest
-from conftest import Recorder, ServerProtocols, run
+from vif_testing import Recorder, ServerProtocols, run
 
 HOST = "127.0.0.1"
 BIG = 16 * 1024 * 1024  # far more than the kernel socket buffers absorb

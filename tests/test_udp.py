@@ -7,7 +7,7 @@ import errno
 import socket
 
 import pytest
-from conftest import ipv6_available, run, unused_port
+from vif_testing import ipv6_available, run, unused_port
 
 HOST = "127.0.0.1"
 

@@ -8,7 +8,7 @@ import socket
 import sys
 
 import pytest
-from conftest import REFERENCE, Echo, Recorder, ServerProtocols, is_reference, run
+from vif_testing import REFERENCE, Echo, Recorder, ServerProtocols, is_reference, run
 
 
 async def unix_roundtrip(path, payload=b"over a unix socket"):
