@@ -1,0 +1,1 @@
+"""Tests of vif's async files: ``vif.files``, ``vif.os``, ``vif.tempfile``."""

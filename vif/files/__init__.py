@@ -1,0 +1,215 @@
+"""Async files: ``vif.open``, the one-operation helpers and async stdin/stdout/stderr.
+
+Owns the public API of the files feature (aiofiles' names and behaviour where
+aiofiles has them): :func:`open` (awaitable and an async context manager),
+:func:`read_bytes`, :func:`read_text`, :func:`write_bytes`, :func:`write_text`,
+:data:`stdin`, :data:`stdout`, :data:`stderr` and :func:`backend`.  It works on any
+asyncio loop.  Backends: io_uring where the kernel allows it (one ring per loop,
+see :mod:`vif.files._ringloop`), else a dedicated thread pool
+(:mod:`vif.files._pool`); ``VIF_FILES_BACKEND=threads`` forces the latter.
+"""
+
+from __future__ import annotations
+
+import io
+import locale
+import os
+import stat
+import sys
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
+
+from . import _modes, _pool
+from ._backend import backend, for_loop
+from ._file import (
+    AsyncBase,
+    AsyncBufferedIOBase,
+    AsyncFileIO,
+    AsyncTextIOWrapper,
+    decode_text,
+    wrap,
+)
+
+__all__ = [
+    "AsyncBufferedIOBase",
+    "AsyncFileIO",
+    "AsyncTextIOWrapper",
+    "backend",
+    "open",
+    "read_bytes",
+    "read_text",
+    "stderr",
+    "stderr_bytes",
+    "stdin",
+    "stdin_bytes",
+    "stdout",
+    "stdout_bytes",
+    "write_bytes",
+    "write_text",
+]
+
+_io_open = io.open
+
+
+class _OpenContext:
+    """What :func:`open` returns: ``await`` it, or use it as ``async with``."""
+
+    __slots__ = ("_coro", "_obj")
+
+    def __init__(self, coro: Awaitable[AsyncBase]) -> None:
+        self._coro = coro
+        self._obj: AsyncBase | None = None
+
+    def __await__(self) -> Generator[Any, None, AsyncBase]:
+        return self._coro.__await__()
+
+    async def __aenter__(self) -> AsyncBase:
+        self._obj = await self._coro
+        return self._obj
+
+    async def __aexit__(self, *exc: object) -> None:
+        obj, self._obj = self._obj, None
+        if obj is not None:
+            await obj.close()
+
+    def close(self) -> None:
+        """Discard the pending open if it was never awaited."""
+        close = getattr(self._coro, "close", None)
+        if close is not None:
+            close()
+
+
+def open(  # noqa: A001 - aiofiles' name
+    file: Any,
+    mode: str = "r",
+    buffering: int = -1,
+    encoding: str | None = None,
+    errors: str | None = None,
+    newline: str | None = None,
+    closefd: bool = True,
+    opener: Callable[[str, int], int] | None = None,
+) -> _OpenContext:
+    """Open ``file`` like the builtin ``open()``; ``await`` it or ``async with`` it."""
+    return _OpenContext(_open(file, mode, buffering, encoding, errors, newline, closefd, opener))
+
+
+def _close_file(f: Any) -> None:
+    try:
+        f.close()
+    except Exception:
+        pass
+
+
+async def _open(file: Any, mode: str, buffering: int, encoding: str | None, errors: str | None,
+                newline: str | None, closefd: bool, opener: Any) -> AsyncBase:
+    _modes.validate(file, mode, buffering, encoding, errors, newline)
+    be = for_loop()
+    if be.name != "io_uring" or isinstance(file, int) or opener is not None or not closefd:
+        f = await _pool.run(_io_open, file, mode, buffering, encoding, errors, newline, closefd,
+                            opener, cleanup=_close_file)
+        return wrap(f, file, newline=newline)
+    name = os.fspath(file)
+    fd = await be.openat(name, _modes.flags(mode))
+    try:
+        st = os.fstat(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    st_mode = st.st_mode
+    if stat.S_ISFIFO(st_mode):
+        # io_uring opens FIFOs without waiting for the other end; the builtin waits.
+        os.close(fd)
+        f = await _pool.run(_io_open, file, mode, buffering, encoding, errors, newline,
+                            closefd, opener, cleanup=_close_file)
+        return wrap(f, file, newline=newline)
+    try:
+        if buffering < 0 and stat.S_ISREG(st_mode):
+            # What open() picks for a regular file (never a tty), minus its isatty() call.
+            buffering = st.st_blksize if st.st_blksize > 1 else io.DEFAULT_BUFFER_SIZE
+        f = _io_open(fd, mode, buffering, encoding, errors, newline, closefd=False)
+    except BaseException as exc:
+        os.close(fd)
+        if isinstance(exc, OSError) and exc.errno and exc.filename in (None, fd):
+            raise OSError(exc.errno, exc.strerror, name) from None
+        raise
+    raw = f
+    while not isinstance(raw, io.FileIO):
+        raw = raw.buffer if hasattr(raw, "buffer") else raw.raw
+    raw.name = name
+    return wrap(f, name, be, fd, newline, regular=stat.S_ISREG(st_mode))
+
+
+async def read_bytes(path: Any) -> bytes:
+    """The whole content of ``path``: open + read + close as one operation."""
+    return await for_loop().read_file(os.fspath(path))
+
+
+def _text_encoding(encoding: str | None) -> str:
+    enc = io.text_encoding(encoding)
+    if enc == "locale":
+        getenc = getattr(locale, "getencoding", None)
+        enc = getenc() if getenc is not None else locale.getpreferredencoding(False)
+    return enc
+
+
+async def read_text(path: Any, encoding: str | None = None, errors: str | None = None,
+                    newline: str | None = None) -> str:
+    """``path`` decoded as ``open(path, encoding=..., errors=..., newline=...).read()`` does."""
+    enc = _text_encoding(encoding)
+    data = await read_bytes(path)
+    return decode_text(data, enc, errors, newline)
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+
+
+async def write_bytes(path: Any, data: Any) -> int:
+    """Replace the content of ``path`` with ``data``: open + write + close as one operation."""
+    view = memoryview(data)
+    raw = data if type(data) is bytes else view.tobytes()
+    return await for_loop().write_file(os.fspath(path), raw, _WRITE_FLAGS)
+
+
+async def write_text(path: Any, data: str, encoding: str | None = None,
+                     errors: str | None = None, newline: str | None = None) -> int:
+    """Write ``data`` as ``open(path, "w", encoding=..., newline=...).write(data)`` does."""
+    if not isinstance(data, str):
+        raise TypeError(f"data must be str, not {type(data).__name__}")
+    if newline not in (None, "", "\n", "\r", "\r\n"):
+        raise ValueError(f"illegal newline value: {newline!r}")
+    enc = _text_encoding(encoding)
+    text = data
+    if newline is None:
+        newline = os.linesep
+    if newline not in ("", "\n"):
+        text = text.replace("\n", newline)
+    raw = text.encode(enc, errors or "strict")
+    await for_loop().write_file(os.fspath(path), raw, _WRITE_FLAGS)
+    return len(data)
+
+
+class _StdText(AsyncTextIOWrapper):
+    """An async view of ``sys.<name>``, looked up at each call (it may be replaced)."""
+
+    def __init__(self, attr: str, binary: bool = False) -> None:
+        self._attr = attr
+        self._want_binary = binary
+        super().__init__(None)
+        self._binary = binary
+
+    @property  # type: ignore[override]
+    def _file(self) -> Any:
+        f = getattr(sys, self._attr)
+        return f.buffer if self._want_binary else f
+
+    @_file.setter
+    def _file(self, value: Any) -> None:
+        pass
+
+
+stdin = _StdText("stdin")
+stdout = _StdText("stdout")
+stderr = _StdText("stderr")
+stdin_bytes = _StdText("stdin", binary=True)
+stdout_bytes = _StdText("stdout", binary=True)
+stderr_bytes = _StdText("stderr", binary=True)

@@ -1,0 +1,588 @@
+"""The io_uring backend: one ring per event loop, driven through public loop APIs.
+
+Owns :class:`RingBackend`.  Completions are signalled through an eventfd the loop
+watches with ``add_reader`` (so it runs on stock asyncio, uvloop and vif alike).
+SQEs are submitted as soon as an operation is staged (page-cache hits then
+complete inside ``io_uring_enter`` and the awaiting task never suspends), and
+follow-up SQEs staged while completions are handled go in one submit;
+``VIF_FILES_URING_BATCH=1`` instead gathers one loop iteration's submissions in
+one ``call_soon`` callback.  ``read_bytes``/``write_bytes`` are one linked chain
+(``openat`` into a direct descriptor -> ``read``/``write`` -> ``close``), so
+open + I/O + close cost one submission.  Every operation object keeps its
+buffers alive until its last completion arrives; a cancelled operation is
+cancelled in the kernel (``IORING_OP_ASYNC_CANCEL``) and waited for before the
+cancellation propagates (see :func:`vif.files._pool.wait_job`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno as _errno
+import os
+from typing import Any
+
+from . import _pool, _uring
+from ._uring import (
+    AT_FDCWD,
+    IOSQE_FIXED_FILE,
+    IOSQE_IO_HARDLINK,
+    IOSQE_IO_LINK,
+    U64_MAX,
+    buffer_address,
+    new_bytes,
+)
+
+CHUNK = 64 * 1024  # first read of a whole-file read; pooled buffers
+PROBE = 4096  # the small read after an exact-size read, to see EOF
+_O_CLOEXEC = os.O_CLOEXEC
+_BIG = 256 * 1024  # reads at least this large go straight into a fresh bytes object
+_MAX_RW = 0x7FFFF000  # Linux caps one read/write at this many bytes
+
+
+def _cstr(path: Any) -> bytes:
+    p = os.fsencode(path)
+    if b"\0" in p:
+        raise ValueError("embedded null byte")
+    return p + b"\0"
+
+
+def _addr(b: bytes) -> int:
+    """Address of a bytes object's data (read by the kernel; ``b`` must stay referenced)."""
+    return id(b) + _uring.BYTES_OFFSET
+
+
+def _oserror(res: int, filename: Any = None, filename2: Any = None) -> OSError:
+    err = -res
+    if filename2 is not None:
+        return OSError(err, os.strerror(err), filename, None, filename2)
+    if filename is not None:
+        return OSError(err, os.strerror(err), filename)
+    return OSError(err, os.strerror(err))
+
+
+class _Op(_pool.Job):
+    """A ring operation: one or more SQEs, completed by :meth:`on_cqe` on the loop thread."""
+
+    __slots__ = ("be", "uds", "keep")
+
+    def __init__(self, be: RingBackend, cleanup=None) -> None:
+        super().__init__(None, (), be.loop.create_future(), cleanup)  # type: ignore[arg-type]
+        self.state = _pool._RUNNING
+        self.be = be
+        self.uds: list[int] = []
+        self.keep: list[Any] = []  # buffers and paths the kernel may still read or write
+
+    def on_cqe(self, tag: int, res: int) -> None:
+        raise NotImplementedError
+
+    def finish(self, result: Any = None, exc: BaseException | None = None) -> None:
+        self.keep = []
+        self.complete(result, exc)
+
+
+class _Single(_Op):
+    """One SQE; the result is the CQE's ``res`` or an OSError naming the file(s)."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, be: RingBackend, names: tuple = (), cleanup=None) -> None:
+        super().__init__(be, cleanup)
+        self.names = names
+
+    def on_cqe(self, tag: int, res: int) -> None:
+        if res < 0:
+            self.finish(exc=_oserror(res, *self.names))
+        else:
+            self.finish(res)
+
+
+class _Read(_Op):
+    """``read(fd, n)`` at an offset (or the file position): bytes, short at EOF."""
+
+    __slots__ = ("buf", "n")
+
+    def on_cqe(self, tag: int, res: int) -> None:
+        if res < 0:
+            self.finish(exc=_oserror(res))
+            return
+        buf = self.buf
+        if type(buf) is bytes:
+            self.finish(buf if res == self.n else buf[:res])
+        else:
+            self.finish(bytes(memoryview(buf)[:res]))
+
+
+class _ReadAll(_Op):
+    """Read to EOF from the file position: an exact-size read linked to a small EOF probe."""
+
+    __slots__ = ("fd", "parts", "main", "main_n", "probe", "got", "name")
+
+    def start(self, size: int) -> None:
+        self.parts: list[bytes] = []
+        self.got = 0
+        self._issue(size)
+
+    def _issue(self, size: int) -> None:
+        be = self.be
+        self.probe = bytearray(PROBE)
+        if size >= 2:
+            size = min(size, _MAX_RW)
+            self.main, addr = new_bytes(size)
+            self.main_n = size
+            be.reserve(2)
+            be.prep(self, 0, _uring.OP_READ, fd=self.fd, addr=addr, length=size, off=U64_MAX,
+                    flags=IOSQE_IO_LINK)
+        else:
+            self.main = None
+            be.reserve(1)
+        be.prep(self, 1, _uring.OP_READ, fd=self.fd, addr=buffer_address(self.probe),
+                length=PROBE, off=U64_MAX)
+        self.keep = [self.main, self.probe]
+
+    def on_cqe(self, tag: int, res: int) -> None:
+        if tag == 0:
+            if res < 0:
+                self.exc = _oserror(res)
+            elif res < self.main_n:  # shrank, or short: the probe is cancelled
+                self.parts.append(self.main[:res])
+            else:
+                self.parts.append(self.main)
+            self.main = None
+            return
+        if self.exc is not None:
+            exc, self.exc = self.exc, None
+            self.finish(exc=exc)
+            return
+        if res == -_errno.ECANCELED:  # the main read was short: read on
+            self._issue(CHUNK)
+            return
+        if res < 0:
+            self.finish(exc=_oserror(res))
+            return
+        if res == 0:
+            parts = self.parts
+            self.finish(parts[0] if len(parts) == 1 else b"".join(parts))
+            return
+        self.parts.append(bytes(memoryview(self.probe)[:res]))
+        self._issue(CHUNK if res < PROBE else 4 * CHUNK)
+
+
+class _Retry(Exception):
+    """The kernel ignored the direct-descriptor request (pre-5.15): use plain fds."""
+
+
+class _ReadFile(_Op):
+    """open + read + close of a small file as one linked chain on a direct descriptor.
+
+    ``openat`` (into a direct-descriptor slot) -> ``read`` of up to CHUNK bytes ->
+    ``close`` (hard-linked, so it runs even when the read fails).  A file that
+    fills the chunk is read again by :meth:`RingBackend.read_file` on a plain
+    descriptor, straight into an exact-size buffer.
+    """
+
+    __slots__ = ("name", "path", "slot", "buf", "data", "error", "seen")
+
+    def start(self, path: Any) -> None:
+        be = self.be
+        self.name = path
+        self.path = _cstr(path)
+        self.slot = slot = be.slots.pop()
+        self.buf = buf = be.take_buffer()
+        self.data: Any = None
+        self.error: BaseException | None = None
+        self.seen = 0
+        be.reserve(3)
+        prep = be.prep
+        prep(self, 0, _uring.OP_OPENAT, fd=AT_FDCWD, addr=_addr(self.path), length=0,
+             op_flags=os.O_RDONLY, file_index=slot + 1, flags=IOSQE_IO_LINK)
+        prep(self, 1, _uring.OP_READ, fd=slot, addr=be.buffer_addr(buf), length=CHUNK, off=0,
+             flags=IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK)
+        prep(self, 2, _uring.OP_CLOSE, file_index=slot + 1)
+        self.keep = [self.path, buf]
+
+    def on_cqe(self, tag: int, res: int) -> None:
+        if tag == 0:
+            if res > 0:  # a plain fd: this kernel has no direct descriptors
+                _close_fd(res)
+                self.be.direct = False
+                self.error = _Retry()
+            elif res < 0:
+                self.error = _oserror(res, self.name)
+        elif tag == 1:
+            if self.error is None:
+                if res < 0:  # EISDIR is open()'s error in the sync call: it names the file
+                    self.error = _oserror(res, self.name if res == -_errno.EISDIR else None)
+                elif res < CHUNK:
+                    self.data = bytes(memoryview(self.buf)[:res])
+                else:
+                    self.error = _Retry()  # bigger than a chunk: read it on a plain fd
+        self.seen += 1
+        if self.seen == 3:
+            be = self.be
+            be.slots.append(self.slot)
+            buf, self.buf = self.buf, None
+            be.give_buffer(buf)
+            if self.error is not None:
+                self.finish(exc=self.error)
+            else:
+                self.finish(self.data)
+
+
+class _WriteFile(_Op):
+    """open + write + close through a direct descriptor, as one linked chain."""
+
+    __slots__ = ("name", "path", "slot", "data", "flags", "written", "error", "opened")
+
+    def start(self, path: Any, data: bytes, flags: int) -> None:
+        be = self.be
+        self.name = path
+        self.path = _cstr(path)
+        self.slot = be.slots.pop()
+        self.data = data
+        self.flags = flags
+        self.written = 0
+        self.error: BaseException | None = None
+        self.opened = False
+        be.reserve(3)
+        be.prep(self, 0, _uring.OP_OPENAT, fd=AT_FDCWD, addr=_addr(self.path), length=0o666,
+                op_flags=flags, file_index=self.slot + 1, flags=IOSQE_IO_LINK)
+        off = U64_MAX if flags & os.O_APPEND else 0
+        be.prep(self, 1, _uring.OP_WRITE, fd=self.slot, addr=_addr(data) if data else 0,
+                length=min(len(data), _MAX_RW), off=off,
+                flags=IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK)
+        be.prep(self, 9, _uring.OP_CLOSE, file_index=self.slot + 1)
+        self.keep = [self.path, data]
+
+    def on_cqe(self, tag: int, res: int) -> None:
+        if tag == 0:
+            if res < 0:
+                self.error = _oserror(res, self.name)
+            else:
+                self.opened = True
+            return
+        if tag == 1:
+            if self.error is None:
+                if res < 0:  # like os.write: no file name in the error
+                    self.error = _oserror(res)
+                else:
+                    self.written = res
+            return
+        # tag 9: close (or its cancellation when the open failed)
+        self.be.slots.append(self.slot)
+        if self.error is None and res < 0 and res != -_errno.ECANCELED:
+            self.error = _oserror(res, self.name)
+        if self.error is not None:
+            self.finish(exc=self.error)
+        elif self.written < len(self.data):
+            self.finish(("short", self.written))
+        else:
+            self.finish(self.written)
+
+
+class RingBackend:
+    """Files on io_uring for one loop (see the module docstring)."""
+
+    name = "io_uring"
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, entries: int = 256) -> None:
+        self.loop = loop
+        self.ring = ring = _uring.Ring(entries, files=entries)
+        self.ops = ring.ops
+        try:
+            self.efd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+            ring.register_eventfd(self.efd)
+            loop.add_reader(self.efd, self._on_eventfd)
+        except BaseException:
+            ring.close()
+            raise
+        self.direct = ring.files > 0
+        self.slots = list(range(ring.files - 1, -1, -1))
+        self.handlers: dict[int, tuple[_Op, int]] = {}
+        self._next = 1
+        self._scheduled = False
+        # Eager: submit as soon as an operation is staged, so page-cache hits complete
+        # inside the submit and the awaiting task never suspends; VIF_FILES_URING_BATCH=1
+        # gathers the submissions of one loop iteration into one io_uring_enter instead.
+        self.eager = not os.environ.get("VIF_FILES_URING_BATCH")
+        self._limit = min(ring.cq_entries, 4 * ring.sq_entries) - 8
+        self._room: list[asyncio.Future] = []
+        self._buffers: list[bytearray] = []
+        self._addrs: dict[int, int] = {}
+        self.closed = False
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def prep(self, op: _Op, tag: int, opcode: int, **kw: int) -> None:
+        ud = self._next
+        self._next = ud + 1 if ud < U64_MAX else 1
+        self.handlers[ud] = (op, tag)
+        op.uds.append(ud)
+        self.ring.prep(opcode, ud, **kw)
+
+    def reserve(self, n: int) -> None:
+        """Make room for ``n`` consecutive SQEs (a linked chain must go in one submit)."""
+        if self.ring.space() < n:
+            self.flush(reschedule=False)
+
+    def kick(self) -> None:
+        """Staged SQEs go to the kernel: now (default) or once per loop iteration."""
+        if self.eager:
+            self.flush(reschedule=False)
+        elif not self._scheduled:
+            self._scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self, reschedule: bool = True) -> None:
+        if reschedule:
+            self._scheduled = False
+        if self.closed:
+            return
+        self.ring.submit()
+        self._reap()
+
+    def _on_eventfd(self) -> None:
+        try:
+            os.read(self.efd, 8)
+        except BlockingIOError:
+            pass
+        self._reap()
+
+    def _reap(self) -> None:
+        handlers = self.handlers
+        ring = self.ring
+        while True:
+            cqes = ring.reap()
+            if not cqes:
+                if ring.pending:  # follow-up SQEs staged by the handlers below
+                    ring.submit()
+                    continue
+                break
+            for ud, res, _flags in cqes:
+                entry = handlers.pop(ud, None)
+                if entry is not None:
+                    op, tag = entry
+                    try:
+                        op.uds.remove(ud)
+                    except ValueError:
+                        pass
+                    try:
+                        op.on_cqe(tag, res)
+                    except BaseException as exc:  # a bug here must not wedge the ring
+                        self.loop.call_exception_handler({
+                            "message": "vif.files: error handling an io_uring completion",
+                            "exception": exc,
+                        })
+        if self._room and len(handlers) < self._limit:
+            waiters, self._room = self._room, []
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
+
+    async def _wait_room(self, need: int) -> None:
+        while len(self.handlers) + need > self._limit:
+            w = self.loop.create_future()
+            self._room.append(w)
+            await w
+
+    def _cancel(self, op: _Op) -> None:
+        if self.closed:
+            return
+        for ud in list(op.uds):
+            self.reserve(1)
+            ud2 = self._next
+            self._next += 1
+            self.ring.prep(_uring.OP_ASYNC_CANCEL, ud2, addr=ud)
+        self.flush(reschedule=False)
+
+    async def _run(self, op: _Op) -> Any:
+        self.kick()
+        return await _pool.wait_job(op, self._cancel)
+
+    def take_buffer(self) -> bytearray:
+        if self._buffers:
+            return self._buffers.pop()
+        buf = bytearray(CHUNK)
+        self._addrs[id(buf)] = buffer_address(buf)
+        return buf
+
+    def buffer_addr(self, buf: bytearray) -> int:
+        return self._addrs[id(buf)]
+
+    def give_buffer(self, buf: bytearray | None) -> None:
+        if buf is None:
+            return
+        if len(self._buffers) < 128:
+            self._buffers.append(buf)
+        else:
+            del self._addrs[id(buf)]
+
+    def close(self) -> None:
+        """Tear the ring down (the loop is closing); in-flight buffers are kept alive."""
+        if self.closed:
+            return
+        self.closed = True
+        if not self.loop.is_closed():
+            try:
+                self.loop.remove_reader(self.efd)
+            except Exception:
+                pass
+        if self.handlers:
+            # Operations still in the kernel (their loop closed under them): closing the
+            # ring cancels them, but their buffers must outlive the ring's teardown.
+            self._reap()
+            if self.handlers:
+                _graveyard.append(self.handlers)
+        self.ring.close()
+        os.close(self.efd)
+
+    # -- operations ---------------------------------------------------------------------
+
+    async def single(self, opcode: int, names: tuple = (), cleanup=None, **kw: Any) -> int:
+        await self._wait_room(1)
+        op = _Single(self, names, cleanup)
+        op.keep = kw.pop("keep", [])
+        self.reserve(1)
+        self.prep(op, 0, opcode, **kw)
+        return await self._run(op)
+
+    async def openat(self, path: Any, flags: int, mode: int = 0o666) -> int:
+        p = _cstr(path)
+        return await self.single(_uring.OP_OPENAT, (path,), _close_fd, fd=AT_FDCWD,
+                                 addr=_addr(p), length=mode, op_flags=flags | _O_CLOEXEC,
+                                 keep=[p])
+
+    async def close_fd(self, fd: int) -> None:
+        await self.single(_uring.OP_CLOSE, fd=fd)
+
+    async def read(self, fd: int, n: int, offset: int = -1) -> bytes:
+        if n <= 0:
+            return b""
+        n = min(n, _MAX_RW)
+        await self._wait_room(1)
+        op = _Read(self)
+        if n >= _BIG:
+            op.buf, addr = new_bytes(n)
+        else:
+            op.buf = bytearray(n)
+            addr = buffer_address(op.buf)
+        op.n = n
+        op.keep = [op.buf]
+        self.reserve(1)
+        self.prep(op, 0, _uring.OP_READ, fd=fd, addr=addr, length=n, off=offset & U64_MAX)
+        return await self._run(op)
+
+    async def readall(self, fd: int, name: Any = None) -> bytes:
+        """Read from the file position to EOF (like ``FileIO.readall``)."""
+        try:
+            st = os.fstat(fd)
+            pos = os.lseek(fd, 0, os.SEEK_CUR)
+            size = st.st_size - pos if st.st_size > pos else 0
+        except OSError:
+            size = 0
+        await self._wait_room(2)
+        op = _ReadAll(self)
+        op.fd, op.name = fd, name
+        op.start(size)
+        return await self._run(op)
+
+    async def write(self, fd: int, data: bytes, offset: int = -1) -> int:
+        """Write all of ``data`` (short writes are continued); returns ``len(data)``."""
+        if type(data) is not bytes:
+            data = bytes(data)
+        total = len(data)
+        done = 0
+        view = memoryview(data)
+        while done < total:
+            chunk = data if done == 0 else bytes(view[done:done + _MAX_RW])
+            off = offset if offset < 0 else offset + done
+            n = await self.single(_uring.OP_WRITE, fd=fd, addr=_addr(chunk),
+                                  length=min(len(chunk), _MAX_RW), off=off & U64_MAX,
+                                  keep=[chunk])
+            if n == 0:
+                raise OSError(_errno.EIO, "write returned 0")
+            done += n
+        return total
+
+    async def read_file(self, path: Any) -> bytes:
+        if not self.direct or not self.slots:
+            fd = await self.openat(path, os.O_RDONLY)
+            try:
+                return await self.readall(fd, path)
+            finally:
+                await _close_quietly(self, fd)
+        if len(self.handlers) + 3 > self._limit:
+            await self._wait_room(3)
+            if not self.slots:
+                return await self.read_file(path)
+        op = _ReadFile(self)
+        op.start(path)
+        try:
+            return await self._run(op)
+        except _Retry:
+            fd = await self.openat(path, os.O_RDONLY)
+            try:
+                return await self.readall(fd, path)
+            finally:
+                await _close_quietly(self, fd)
+
+    async def write_file(self, path: Any, data: bytes, flags: int) -> int:
+        if type(data) is not bytes:
+            data = bytes(data)
+        if self.direct and self.slots and len(data) <= _MAX_RW:
+            await self._wait_room(3)
+            if self.slots:
+                op = _WriteFile(self)
+                op.start(path, data, flags)
+                res = await self._run(op)
+                if type(res) is int:
+                    return res
+                # short write: continue on a plain descriptor (this surfaces ENOSPC)
+                written = res[1]
+                fd = await self.openat(path, (flags & ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC)))
+                try:
+                    await self.write(fd, memoryview(data)[written:].tobytes(),
+                                     -1 if flags & os.O_APPEND else written)
+                finally:
+                    await _close_quietly(self, fd)
+                return len(data)
+        fd = await self.openat(path, flags)
+        try:
+            await self.write(fd, data, -1 if flags & os.O_APPEND else 0)
+        finally:
+            await _close_quietly(self, fd)
+        return len(data)
+
+    async def mkdir(self, path: Any, mode: int = 0o777) -> None:
+        p = _cstr(path)
+        await self.single(_uring.OP_MKDIRAT, (path,), fd=AT_FDCWD, addr=_addr(p), length=mode,
+                          keep=[p])
+
+    async def unlink(self, path: Any, rmdir: bool = False) -> None:
+        p = _cstr(path)
+        await self.single(_uring.OP_UNLINKAT, (path,), fd=AT_FDCWD, addr=_addr(p),
+                          op_flags=_uring.AT_REMOVEDIR if rmdir else 0, keep=[p])
+
+    async def rename(self, src: Any, dst: Any, flags: int = 0) -> None:
+        s, d = _cstr(src), _cstr(dst)
+        await self.single(_uring.OP_RENAMEAT, (src, dst), fd=AT_FDCWD, addr=_addr(s),
+                          length=AT_FDCWD & 0xFFFFFFFF, off=_addr(d), op_flags=flags, keep=[s, d])
+
+    async def fsync(self, fd: int, datasync: bool = False) -> None:
+        await self.single(_uring.OP_FSYNC, fd=fd, op_flags=1 if datasync else 0)
+
+
+_graveyard: list = []  # operations whose buffers must outlive a ring we could not drain
+
+
+def _close_fd(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+async def _close_quietly(be: RingBackend, fd: int) -> None:
+    try:
+        await be.close_fd(fd)
+    except OSError:
+        pass

@@ -1,0 +1,293 @@
+"""A minimal io_uring ring over raw syscalls (ctypes + mmap), no liburing needed.
+
+Owns the kernel interface only: ``io_uring_setup``/``enter``/``register``, the
+mmapped SQ/CQ rings and SQE array, SQE encoding (:func:`encode_sqe`), CQE
+decoding, opcode probing, a sparse table of direct descriptors and eventfd
+registration.  Scheduling (futures, loops) lives in :mod:`vif.files._ringloop`.
+
+Only x86_64 is enabled by default: the ring indices are shared with the kernel
+and this module relies on x86's ordered stores and loads instead of explicit
+memory barriers (``VIF_FILES_URING_ANYARCH=1`` lifts the check).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import mmap
+import os
+import platform
+import struct
+
+# Syscall numbers (identical on x86_64 and aarch64 since these calls are recent).
+SYS_SETUP, SYS_ENTER, SYS_REGISTER = 425, 426, 427
+
+# Opcodes (include/uapi/linux/io_uring.h).
+OP_NOP = 0
+OP_FSYNC = 3
+OP_ASYNC_CANCEL = 14
+OP_OPENAT = 18
+OP_CLOSE = 19
+OP_STATX = 21
+OP_READ = 22
+OP_WRITE = 23
+OP_RENAMEAT = 35
+OP_UNLINKAT = 36
+OP_MKDIRAT = 37
+
+# SQE flags.
+IOSQE_FIXED_FILE = 1 << 0
+IOSQE_IO_LINK = 1 << 2
+IOSQE_IO_HARDLINK = 1 << 3
+
+# io_uring_enter flags, register opcodes, features, mmap offsets.
+ENTER_GETEVENTS = 1
+REGISTER_FILES = 2
+REGISTER_EVENTFD = 4
+REGISTER_EVENTFD_ASYNC = 7
+REGISTER_PROBE = 8
+REGISTER_FILES2 = 13
+RSRC_REGISTER_SPARSE = 1
+FEAT_SINGLE_MMAP = 1 << 0
+FEAT_NODROP = 1 << 1
+OFF_SQ_RING = 0
+OFF_CQ_RING = 0x8000000
+OFF_SQES = 0x10000000
+
+AT_FDCWD = -100
+AT_REMOVEDIR = 0x200
+U64_MAX = (1 << 64) - 1  # "current file position" as an offset
+
+SQE = struct.Struct("<BBHiQQIIQHHiQQ")
+CQE = struct.Struct("<QiI")
+PARAMS = struct.Struct("<IIIIIII12x" + "IIIIIIIIQ" + "IIIIIIIIQ")
+assert SQE.size == 64 and CQE.size == 16 and PARAMS.size == 120
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+
+
+def encode_sqe(opcode: int, *, flags: int = 0, fd: int = 0, off: int = 0, addr: int = 0,
+               length: int = 0, op_flags: int = 0, user_data: int = 0,
+               file_index: int = 0, addr3: int = 0) -> bytes:
+    """The 64 bytes of one submission queue entry (for tests and one-off uses)."""
+    return SQE.pack(opcode, flags, 0, fd, off & U64_MAX, addr, length, op_flags & 0xFFFFFFFF,
+                    user_data, 0, 0, file_index, addr3, 0)
+
+
+def _check(ret: int) -> int:
+    if ret < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return ret
+
+
+def setup(entries: int, params: ctypes.Array) -> int:
+    return _check(_syscall(SYS_SETUP, ctypes.c_uint(entries), params))
+
+
+def enter(fd: int, to_submit: int, min_complete: int, flags: int) -> int:
+    while True:
+        ret = _syscall(SYS_ENTER, ctypes.c_int(fd), ctypes.c_uint(to_submit),
+                       ctypes.c_uint(min_complete), ctypes.c_uint(flags), None, ctypes.c_size_t(0))
+        if ret >= 0:
+            return ret
+        err = ctypes.get_errno()
+        if err != errno.EINTR:
+            raise OSError(err, os.strerror(err))
+
+
+def register(fd: int, opcode: int, arg: object, nr: int) -> int:
+    return _check(_syscall(SYS_REGISTER, ctypes.c_int(fd), ctypes.c_uint(opcode), arg,
+                           ctypes.c_uint(nr)))
+
+
+def arch_supported() -> bool:
+    return platform.machine() in ("x86_64", "AMD64") or bool(
+        os.environ.get("VIF_FILES_URING_ANYARCH"))
+
+
+class Ring:
+    """One io_uring instance: SQEs are staged by :meth:`prep`, sent by :meth:`submit`."""
+
+    def __init__(self, entries: int = 256, files: int = 256) -> None:
+        if not arch_supported():
+            raise OSError(errno.ENOSYS, "io_uring support is enabled on x86_64 only")
+        params = ctypes.create_string_buffer(PARAMS.size)
+        self.fd = setup(entries, params)
+        self._maps: list[mmap.mmap] = []
+        try:
+            self._map(PARAMS.unpack(params.raw))
+            self.ops = self._probe()
+            self.files = self._register_files(files)
+        except BaseException:
+            self.close()
+            raise
+        self.pending = 0  # SQEs staged, not yet submitted
+
+    def _map(self, p: tuple) -> None:
+        sq_entries, cq_entries, _flags, _cpu, _idle, features, _wq = p[:7]
+        (sq_head, sq_tail, sq_mask, _sq_n, _sq_flags, sq_dropped, sq_array, _r1, _ua1) = p[7:16]
+        (cq_head, cq_tail, cq_mask, _cq_n, _overflow, cqes, _cq_flags, _r2, _ua2) = p[16:25]
+        self.features = features
+        self.sq_entries, self.cq_entries = sq_entries, cq_entries
+        sq_size = sq_array + sq_entries * 4
+        cq_size = cqes + cq_entries * CQE.size
+        prot = mmap.PROT_READ | mmap.PROT_WRITE
+        if features & FEAT_SINGLE_MMAP:
+            sq = cq = mmap.mmap(self.fd, max(sq_size, cq_size), mmap.MAP_SHARED, prot,
+                                offset=OFF_SQ_RING)
+            self._maps.append(sq)
+        else:
+            sq = mmap.mmap(self.fd, sq_size, mmap.MAP_SHARED, prot, offset=OFF_SQ_RING)
+            self._maps.append(sq)
+            cq = mmap.mmap(self.fd, cq_size, mmap.MAP_SHARED, prot, offset=OFF_CQ_RING)
+            self._maps.append(cq)
+        sqes = mmap.mmap(self.fd, sq_entries * SQE.size, mmap.MAP_SHARED, prot, offset=OFF_SQES)
+        self._maps.append(sqes)
+        self._sq, self._cq, self._sqes = sq, cq, sqes
+        self._sq32 = memoryview(sq).cast("I")
+        self._cq32 = memoryview(cq).cast("I")
+        self._sq_head, self._sq_tail = sq_head // 4, sq_tail // 4
+        self._sq_mask = self._sq32[sq_mask // 4]
+        self._sq_dropped = sq_dropped // 4
+        self._cq_head, self._cq_tail = cq_head // 4, cq_tail // 4
+        self._cq_mask = self._cq32[cq_mask // 4]
+        self._cqes = cqes
+        # Identity SQ array: slot i of the ring always points at SQE i.
+        array = sq_array // 4
+        for i in range(sq_entries):
+            self._sq32[array + i] = i
+        self._tail = self._sq32[self._sq_tail]
+
+    def _probe(self) -> frozenset[int]:
+        n = 256
+        buf = ctypes.create_string_buffer(16 + 8 * n)
+        try:
+            register(self.fd, REGISTER_PROBE, buf, n)
+        except OSError:
+            return frozenset()
+        last = buf.raw[0]
+        ops = set()
+        for i in range(min(n, last + 1)):
+            op, _r, flags = struct.unpack_from("<BBH", buf.raw, 16 + 8 * i)
+            if flags & 1:
+                ops.add(op)
+        return frozenset(ops)
+
+    def _register_files(self, n: int) -> int:
+        """Reserve ``n`` direct-descriptor slots (sparse); 0 if the kernel can't."""
+        reg = ctypes.create_string_buffer(struct.pack("<IIQQQ", n, RSRC_REGISTER_SPARSE, 0, 0, 0))
+        try:
+            register(self.fd, REGISTER_FILES2, reg, len(reg.raw))
+            return n
+        except OSError:
+            pass
+        fds = (ctypes.c_int * n)(*([-1] * n))
+        try:
+            register(self.fd, REGISTER_FILES, fds, n)
+            return n
+        except OSError:
+            return 0
+
+    def register_eventfd(self, efd: int, async_only: bool = False) -> None:
+        """Signal ``efd`` on completions.
+
+        ``async_only`` (IORING_REGISTER_EVENTFD_ASYNC) is not used by the backend: it
+        misses completions posted through task_work, which would hang the waiter.
+        """
+        arg = ctypes.byref(ctypes.c_int(efd))
+        if async_only:
+            try:
+                register(self.fd, REGISTER_EVENTFD_ASYNC, arg, 1)
+                return
+            except OSError:
+                pass
+        register(self.fd, REGISTER_EVENTFD, arg, 1)
+
+    def space(self) -> int:
+        """Free SQ slots."""
+        return self.sq_entries - (self._tail - self._sq32[self._sq_head])
+
+    def prep(self, opcode: int, user_data: int, fd: int = 0, addr: int = 0, length: int = 0,
+             off: int = 0, op_flags: int = 0, flags: int = 0, file_index: int = 0,
+             addr3: int = 0) -> None:
+        """Stage one SQE (the caller checks :meth:`space` first)."""
+        tail = self._tail
+        SQE.pack_into(self._sqes, (tail & self._sq_mask) * 64, opcode, flags, 0, fd,
+                      off & U64_MAX, addr, length, op_flags, user_data, 0, 0, file_index,
+                      addr3, 0)
+        self._tail = (tail + 1) & 0xFFFFFFFF
+        self.pending += 1
+
+    def submit(self, wait: int = 0) -> int:
+        """Publish staged SQEs to the kernel; returns how many it consumed."""
+        n = self.pending
+        if not n and not wait:
+            return 0
+        self._sq32[self._sq_tail] = self._tail
+        done = enter(self.fd, n, wait, ENTER_GETEVENTS if wait else 0)
+        self.pending = 0
+        return done
+
+    def reap(self) -> list[tuple[int, int, int]]:
+        """Every available completion as ``(user_data, res, flags)``."""
+        cq32 = self._cq32
+        head = cq32[self._cq_head]
+        tail = cq32[self._cq_tail]
+        if head == tail:
+            return []
+        out = []
+        mask, base, unpack = self._cq_mask, self._cqes, CQE.unpack_from
+        cq = self._cq
+        while head != tail:
+            out.append(unpack(cq, base + (head & mask) * 16))
+            head = (head + 1) & 0xFFFFFFFF
+        cq32[self._cq_head] = head
+        return out
+
+    def close(self) -> None:
+        for name in ("_sq32", "_cq32"):
+            mv = getattr(self, name, None)
+            if mv is not None:
+                mv.release()
+                setattr(self, name, None)
+        for m in self._maps:
+            m.close()
+        self._maps = []
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def buffer_address(buf: bytearray | memoryview) -> int:
+    """Address of a writable buffer (the caller keeps ``buf`` alive while the kernel uses it)."""
+    return ctypes.addressof(ctypes.c_char.from_buffer(buf))
+
+
+def _bytes_offset() -> int:
+    """Offset of the data inside a ``bytes`` object, verified; -1 if it can't be trusted."""
+    try:
+        probe = bytes(range(256)) * 4
+        off = bytes.__basicsize__ - 1
+        if ctypes.string_at(id(probe) + off, len(probe)) == probe:
+            return off
+    except Exception:
+        pass
+    return -1
+
+
+BYTES_OFFSET = _bytes_offset()
+
+
+def new_bytes(n: int) -> tuple[bytes, int]:
+    """A fresh ``bytes`` of ``n`` zero bytes and the address of its data, for the kernel to fill.
+
+    This is what CPython's own ``read()`` does (allocate, then read into the object)
+    and saves a copy of large reads; only for fresh objects nobody else has seen.
+    """
+    if BYTES_OFFSET < 0 or n < 2:
+        raise ValueError("in-place bytes not available")
+    b = bytes(n)
+    return b, id(b) + BYTES_OFFSET
