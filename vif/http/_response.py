@@ -1,0 +1,297 @@
+"""``ClientResponse``: status, headers and body of one response, aiohttp's shape.
+
+The response holds its connection until the body is read to the end (then the
+connection goes back to the pool at once) or until ``release()`` / ``close()``
+/ leaving ``async with``. A connection whose body was not read to its end is
+closed, not reused.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Callable
+from http.cookies import SimpleCookie
+from typing import Any, NamedTuple
+
+from ._errors import ClientResponseError, ContentTypeError
+from ._multidict import CIMultiDictProxy
+from ._streams import StreamReader
+from ._url import URL
+
+
+class RequestInfo(NamedTuple):
+    url: URL
+    method: str
+    headers: Any
+    real_url: URL
+
+
+class _Noop:
+    __slots__ = ()
+
+    def __await__(self) -> Any:
+        return iter(())
+
+
+_NOOP = _Noop()
+
+
+def parse_content_type(value: str | None) -> tuple[str, dict[str, str]]:
+    if not value:
+        return "application/octet-stream", {}
+    mime, _, rest = value.partition(";")
+    params = {}
+    for part in rest.split(";"):
+        k, sep, v = part.partition("=")
+        if sep:
+            params[k.strip().lower()] = v.strip().strip('"')
+    return mime.strip().lower(), params
+
+
+class ClientResponse:
+    """A response; use it as ``async with session.get(url) as resp``."""
+
+    __slots__ = (
+        "method",
+        "url",
+        "_real_url",
+        "status",
+        "reason",
+        "version",
+        "_head",
+        "_headers",
+        "content",
+        "_body",
+        "_protocol",
+        "_connector",
+        "_request_info_args",
+        "_request_info",
+        "_history",
+        "_cookies",
+        "_ctype",
+        "_closed",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        url: URL,
+        head: Any,
+        stream: StreamReader,
+        protocol: Any,
+        connector: Any,
+        request_headers: Any,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self._real_url = url
+        self._head = head
+        self.status: int = head.status
+        self.reason: str = head.reason
+        self.version = head.version
+        self._headers: CIMultiDictProxy | None = None
+        self.content = stream
+        self._body: bytes | None = None
+        self._protocol = protocol
+        self._connector = connector
+        self._request_info_args = request_headers
+        self._request_info: RequestInfo | None = None
+        self._history: tuple = ()
+        self._cookies: SimpleCookie | None = None
+        self._ctype: tuple[str, dict] | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<ClientResponse({self.url}) [{self.status} {self.reason}]>"
+
+    # --- head ---------------------------------------------------------------------------
+    @property
+    def headers(self) -> CIMultiDictProxy:
+        h = self._headers
+        if h is None:
+            h = self._headers = CIMultiDictProxy._from_raw(self._head.headers_list)
+        return h
+
+    @property
+    def raw_headers(self) -> tuple:
+        return self._head.raw_headers
+
+    @property
+    def real_url(self) -> URL:
+        return self._real_url
+
+    @property
+    def host(self) -> str | None:
+        return self.url.host
+
+    @property
+    def history(self) -> tuple:
+        return self._history
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+    @property
+    def request_info(self) -> RequestInfo:
+        info = self._request_info
+        if info is None:
+            info = self._request_info = RequestInfo(
+                self.url, self.method, self._request_info_args, self._real_url
+            )
+        return info
+
+    @property
+    def cookies(self) -> SimpleCookie:
+        c = self._cookies
+        if c is None:
+            c = self._cookies = SimpleCookie()
+            for value in self.headers.getall("Set-Cookie", ()):
+                try:
+                    c.load(value)
+                except Exception:
+                    pass
+        return c
+
+    def _content_type(self) -> tuple[str, dict]:
+        ct = self._ctype
+        if ct is None:
+            ct = self._ctype = parse_content_type(self._head.content_type)
+        return ct
+
+    @property
+    def content_type(self) -> str:
+        return self._content_type()[0]
+
+    @property
+    def charset(self) -> str | None:
+        return self._content_type()[1].get("charset")
+
+    @property
+    def content_length(self) -> int | None:
+        return self._head.content_length
+
+    @property
+    def connection(self) -> Any:
+        return self._protocol
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # --- body ---------------------------------------------------------------------------
+    def _read_now(self) -> bytes | None:
+        """The whole body if it has already arrived (no await needed), else None."""
+        body = self._body
+        if body is None:
+            content = self.content
+            if content._eof and content._exception is None:
+                body = self._body = content._take(-1) if content._buffer else b""
+                self._release_connection()
+        return body
+
+    async def read(self) -> bytes:
+        """The whole body (decoded from gzip/deflate); releases the connection."""
+        body = self._body
+        if body is None:
+            try:
+                body = self._body = await self.content.read()
+            except BaseException:
+                self._drop()
+                raise
+            self._release_connection()
+        return body
+
+    def get_encoding(self) -> str:
+        charset = self.charset
+        if charset:
+            return charset
+        return "utf-8"
+
+    async def text(self, encoding: str | None = None, errors: str = "strict") -> str:
+        body = self._body or self._read_now()
+        if body is None:
+            body = await self.read()
+        return body.decode(encoding or self.get_encoding(), errors)
+
+    async def json(
+        self,
+        *,
+        encoding: str | None = None,
+        loads: Callable[[Any], Any] = _json.loads,
+        content_type: str | None = "application/json",
+    ) -> Any:
+        body = self._body or self._read_now()
+        if body is None:
+            body = await self.read()
+        if content_type:
+            ctype = self.content_type
+            if "json" not in ctype and ctype != content_type:
+                raise ContentTypeError(
+                    self.request_info,
+                    self._history,
+                    status=self.status,
+                    message=f"Attempt to decode JSON with unexpected mimetype: {ctype}",
+                    headers=self.headers,
+                )
+        if not body.strip():
+            return None
+        return loads(body.decode(encoding or self.get_encoding()))
+
+    def raise_for_status(self) -> None:
+        if self.status >= 400:
+            self.release()
+            raise ClientResponseError(
+                self.request_info,
+                self._history,
+                status=self.status,
+                message=self.reason,
+                headers=self.headers,
+            )
+
+    # --- connection ---------------------------------------------------------------------
+    def _release_connection(self) -> None:
+        proto = self._protocol
+        if proto is not None:
+            self._protocol = None
+            self._connector.release(proto)
+
+    def _drop(self) -> None:
+        proto = self._protocol
+        if proto is not None:
+            self._protocol = None
+            self._connector.release(proto, reuse=False)
+
+    def release(self) -> Any:
+        """Give the connection back (reused if the body was read to its end)."""
+        self._closed = True
+        proto = self._protocol
+        if proto is not None:
+            self._protocol = None
+            self._connector.release(proto, reuse=proto.response_done)
+        return _NOOP
+
+    def close(self) -> None:
+        """Close the connection now, whatever the state of the body."""
+        self._closed = True
+        self._drop()
+
+    async def wait_for_close(self) -> None:
+        self.release()
+
+    def __del__(self) -> None:
+        if self._protocol is not None:
+            try:
+                self._drop()
+            except Exception:
+                pass
+
+    async def __aenter__(self) -> ClientResponse:
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.release()
+
+
+__all__ = ["ClientResponse", "RequestInfo"]
