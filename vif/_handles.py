@@ -53,9 +53,20 @@ class Handle(events.Handle):
 
 
 class TimerHandle(events.TimerHandle):
-    """asyncio.TimerHandle with the same lean constructor as :class:`Handle`."""
+    """asyncio.TimerHandle with the same lean constructor as :class:`Handle`.
 
-    __slots__ = ()
+    Timers due at the same time run in the order they were scheduled: the
+    heap orders them by ``(when, seq)``, as the compiled scheduler does.
+    """
+
+    __slots__ = ("_seq",)
+
+    def __lt__(self, other):
+        if type(other) is TimerHandle:
+            when = self._when
+            other_when = other._when
+            return when < other_when or (when == other_when and self._seq < other._seq)
+        return super().__lt__(other)
 
     def __init__(self, when, callback, args, loop, context=None):
         if context is None:

@@ -3,8 +3,7 @@
 This is the loop's hot path and the unit a compiled twin replaces. It owns:
 
 * ``_ready``: a deque of handles to run in the next step;
-* ``_scheduled``: a heap of ``(when, seq, TimerHandle)`` tuples (comparing tuples
-  is done in C, comparing TimerHandles would call Python ``__lt__``);
+* ``_scheduled``: a heap of TimerHandles ordered by ``(when, seq)``;
 * ``_fd_table``: fd -> ``[mask, reader handle, writer handle]``, the only record
   of who waits on what; the backend only knows masks;
 * the cross-thread wakeup (``call_soon_threadsafe``).
@@ -155,7 +154,8 @@ class Scheduler:
         timer = TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
-        _heappush(self._scheduled, (when, self._timer_seq(), timer))
+        timer._seq = self._timer_seq()
+        _heappush(self._scheduled, timer)
         timer._scheduled = True
         return timer
 
@@ -338,9 +338,9 @@ class Scheduler:
                 self._purge_cancelled_timers()
                 scheduled = self._scheduled
             else:
-                while scheduled and scheduled[0][2]._cancelled:
+                while scheduled and scheduled[0]._cancelled:
                     self._timer_cancelled_count -= 1
-                    _heappop(scheduled)[2]._scheduled = False
+                    _heappop(scheduled)._scheduled = False
 
         if ready:
             if self.time() - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping:
@@ -350,7 +350,7 @@ class Scheduler:
         elif self._stopping:
             timeout = 0
         elif scheduled:
-            timeout = scheduled[0][0] - self.time()
+            timeout = scheduled[0]._when - self.time()
             if timeout > _MAXIMUM_POLL_TIMEOUT:
                 timeout = _MAXIMUM_POLL_TIMEOUT
             elif timeout < 0:
@@ -371,11 +371,10 @@ class Scheduler:
         if scheduled:
             end_time = self.time() + self._clock_resolution
             while scheduled:
-                entry = scheduled[0]
-                if entry[0] >= end_time:
+                handle = scheduled[0]
+                if handle._when >= end_time:
                     break
                 _heappop(scheduled)
-                handle = entry[2]
                 handle._scheduled = False
                 ready.append(handle)
 
@@ -393,12 +392,11 @@ class Scheduler:
 
     def _purge_cancelled_timers(self) -> None:
         kept = []
-        for entry in self._scheduled:
-            handle = entry[2]
+        for handle in self._scheduled:
             if handle._cancelled:
                 handle._scheduled = False
             else:
-                kept.append(entry)
+                kept.append(handle)
         heapq.heapify(kept)
         self._scheduled = kept
         self._timer_cancelled_count = 0
