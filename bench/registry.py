@@ -21,6 +21,9 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Loops on which rows comparing libraries (files, HTTP clients) are measured.
+LIBRARY_ROW_IMPLS = ("asyncio", "uvloop", "vif")
+
 #: Display order of the groups; unknown groups come after these, alphabetically.
 GROUP_ORDER = ["loop", "network", "tls", "subprocess", "files", "http"]
 
@@ -57,6 +60,9 @@ class Benchmark:
     floor: tuple[int, int] | None = None  # (round trips, message size) for the C floor
     module: str = ""
     order: int = 0
+    # The implementations this row is measured on (None: all). Rows that compare
+    # libraries rather than loops need only a few loops as columns.
+    impls: tuple[str, ...] | None = None
 
     def count(self, scale: float) -> int:
         """The number of units of work at ``scale`` (1.0 = the full benchmark)."""
@@ -82,11 +88,13 @@ def benchmark(
     description: str = "",
     min_n: int = 1,
     floor: tuple[int, int] | None = None,
+    impls: tuple[str, ...] | None = None,
 ) -> Callable[[BenchFn], BenchFn]:
     """Register ``fn(ctx, n) -> seconds`` under ``name``.
 
     ``n`` is the full-scale amount of work; ``--quick`` and ``--scale`` multiply it.
-    ``floor=(round_trips, size)`` attaches the C epoll echo floor to the row.
+    ``floor=(round_trips, size)`` attaches the C epoll echo floor to the row;
+    ``impls`` limits the row to those implementations (the others show n/a).
     """
 
     def register(fn: BenchFn) -> BenchFn:
@@ -103,6 +111,7 @@ def benchmark(
             floor=floor,
             module=fn.__module__,
             order=len(_REGISTRY),
+            impls=impls,
         )
         return fn
 

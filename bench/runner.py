@@ -193,6 +193,8 @@ def run_suite(plan: Plan, progress: Progress | None = None) -> SuiteResult:
             row[impl] = Cell()
             if not probes[impl]["ok"]:
                 row[impl].fail("unavailable", probes[impl]["reason"])
+            elif bench.impls is not None and impl not in bench.impls:
+                row[impl].fail("skipped", "not measured on this loop (a library comparison)")
         if bench.floor:
             row[FLOOR] = Cell()
             if binary is None:

@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from bench.registry import Context, benchmark
+from bench.registry import LIBRARY_ROW_IMPLS, Context, benchmark
 
 ORDER = 10
 
@@ -172,6 +172,7 @@ def _register() -> None:
             benchmark(
                 f"http_{client}_{k}",
                 group="http",
+                impls=LIBRARY_ROW_IMPLS,
                 n=N if client != "httpx" else N // 4,
                 unit="requests",
                 min_n=200,

@@ -37,7 +37,9 @@ def _traced(name: str, fn: BenchFn, n: int, unit: str) -> None:
 
     traced.__name__ = f"traced_{name}"
     traced.__doc__ = f"{name} while vif.trace.record() is on (compare with {name})."
-    benchmark(f"traced_{name}", group="tracing", n=n, unit=unit, min_n=10)(traced)
+    benchmark(
+        f"traced_{name}", group="tracing", n=n, unit=unit, min_n=10, impls=("vif", "vif-pure")
+    )(traced)
 
 
 _ROWS: list[tuple[str, Callable, int, str]] = [

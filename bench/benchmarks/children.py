@@ -1,4 +1,7 @@
-"""Child processes: spawn and wait, through asyncio's subprocess API."""
+"""Child processes: spawn and wait, and pipe reading, through asyncio's subprocess API.
+
+(Not named subprocess.py: scripts run from this folder would import it as the stdlib module.)
+"""
 
 from __future__ import annotations
 
