@@ -24,7 +24,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # The probe of each implementation (import, new loop, one coroutine) is always a first
 # warm-up; --quick skips the extra warm-up round to stay within its time budget.
 QUICK = {"scale": 0.1, "rounds": 2, "warmup": 0}
-FULL = {"scale": 1.0, "rounds": 5, "warmup": 1}
+FULL = {"scale": 1.0, "rounds": 4, "warmup": 1}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=list(IMPLS),
         help=f"implementations to run (default all: {' '.join(IMPLS)})",
     )
-    p.add_argument("--rounds", type=int, help="measured rounds (default 5, quick 2)")
+    p.add_argument("--rounds", type=int, help="measured rounds (default 4, quick 2)")
     p.add_argument(
         "--warmup",
         type=int,

@@ -137,7 +137,7 @@ def _sweep_row(make: Callable[[], Callable[[str], Awaitable[bytes]]],
 for _row, _make in _readers().items():
     for _in_flight in ((1,) if _row.endswith("_sync") else (1, 64)):
         benchmark(f"files_{_row}_{_in_flight}", group="files",
-              impls=LIBRARY_ROW_IMPLS, n=20_000, unit="files", min_n=64,
+              impls=LIBRARY_ROW_IMPLS, n=N_FILES, unit="files", min_n=64,
                   description=f"{N_FILES} x 4 KiB files read whole ({_row}, "
                               f"{_in_flight} in flight)")(_sweep_row(_make, _in_flight))
 
@@ -188,7 +188,7 @@ def _lines_row(count: Callable[[str], Awaitable[int]]) -> Callable[[Context, int
 for _client, _count in (("vif", _vif_lines), ("aiofiles", _aiofiles_lines),
                         ("sync", _sync_lines)):
     benchmark(f"files_lines_{_client}", group="files",
-              impls=LIBRARY_ROW_IMPLS, n=100_000, unit="lines", min_n=LINES,
+              impls=LIBRARY_ROW_IMPLS, n=LINES, unit="lines", min_n=LINES,
               description=f"async for line in f over a {LINES}-line text file ({_client})")(
         _lines_row(_count))
 
@@ -225,6 +225,6 @@ def _seq_row(client: str) -> Callable[[Context, int], float]:
 
 for _client in ("vif", "vif_read_bytes", "aiofiles", "sync"):
     benchmark(f"files_seq64m_{_client}", group="files",
-              impls=LIBRARY_ROW_IMPLS, n=640, unit="MiB", min_n=64,
+              impls=LIBRARY_ROW_IMPLS, n=128, unit="MiB", min_n=64,
               description=f"one 64 MiB file read whole, sequentially ({_client})")(
         _seq_row(_client))

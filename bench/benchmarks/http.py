@@ -29,7 +29,7 @@ RESPONSE = (
     + BODY
 )
 IN_FLIGHT = (1, 10, 100)
-N = 20_000
+N = 10_000
 
 
 # --- the server (a second process) ------------------------------------------------------
@@ -173,7 +173,7 @@ def _register() -> None:
                 f"http_{client}_{k}",
                 group="http",
                 impls=LIBRARY_ROW_IMPLS,
-                n=N if client != "httpx" else N // 4,
+                n=N if client != "httpx" else N // 10,
                 unit="requests",
                 min_n=200,
                 description=f"{client} client: GET 1 KiB JSON, keep-alive, {k} in flight, "

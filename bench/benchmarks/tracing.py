@@ -38,7 +38,12 @@ def _traced(name: str, fn: BenchFn, n: int, unit: str) -> None:
     traced.__name__ = f"traced_{name}"
     traced.__doc__ = f"{name} while vif.trace.record() is on (compare with {name})."
     benchmark(
-        f"traced_{name}", group="tracing", n=n, unit=unit, min_n=10, impls=("vif", "vif-pure")
+        f"traced_{name}",
+        group="tracing",
+        n=max(n // 4, 10),
+        unit=unit,
+        min_n=10,
+        impls=("vif", "vif-pure"),
     )(traced)
 
 
