@@ -62,11 +62,12 @@ class TimerHandle(events.TimerHandle):
     __slots__ = ("_seq",)
 
     def __lt__(self, other):
-        if type(other) is TimerHandle:
-            when = self._when
-            other_when = other._when
-            return when < other_when or (when == other_when and self._seq < other._seq)
-        return super().__lt__(other)
+        # The heap's comparison: as cheap as asyncio's when the times differ.
+        when = self._when
+        other_when = other._when
+        if when != other_when:
+            return when < other_when
+        return self._seq < getattr(other, "_seq", self._seq)
 
     def __init__(self, when, callback, args, loop, context=None):
         if context is None:
