@@ -42,6 +42,24 @@ def server_detach(server: Any, transport: Any) -> None:
         server._detach()
 
 
+def report_fatal(transport: Any, exc: BaseException, message: str, expected: bool) -> None:
+    """Report a transport's fatal error as asyncio does.
+
+    An expected error (an OSError of the connection, say) is logged in debug
+    mode only; any other goes to the loop's exception handler.
+    """
+    if expected:
+        if transport._loop.get_debug():
+            logger.debug("%r: %s", transport, message, exc_info=True)
+    else:
+        transport._loop.call_exception_handler({
+            "message": message,
+            "exception": exc,
+            "transport": transport,
+            "protocol": transport._protocol,
+        })
+
+
 class FlowControl(transports._FlowControlMixin):
     """Write-buffer high/low water marks, as asyncio's transports define them.
 
@@ -157,9 +175,6 @@ class SocketTransport(FlowControl):
             info.append(f"write=<{state}, bufsize={self.get_write_buffer_size()}>")
         return "<{}>".format(" ".join(info))
 
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._extra.get(name, default)
-
     def set_protocol(self, protocol) -> None:
         self._protocol = protocol
         self._protocol_connected = True
@@ -215,16 +230,7 @@ class SocketTransport(FlowControl):
                 server_detach(self._server, self)
 
     def _fatal_error(self, exc: BaseException, message: str = "Fatal error on transport") -> None:
-        if isinstance(exc, OSError):
-            if self._loop.get_debug():
-                logger.debug("%r: %s", self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler({
-                "message": message,
-                "exception": exc,
-                "transport": self,
-                "protocol": self._protocol,
-            })
+        report_fatal(self, exc, message, expected=isinstance(exc, OSError))
         self._force_close(exc)
 
     def _force_close(self, exc: BaseException | None) -> None:

@@ -17,7 +17,7 @@ import sys
 import warnings
 from asyncio import constants, futures, transports
 
-from .base import FlowControl
+from .base import FlowControl, report_fatal
 
 logger = logging.getLogger("asyncio")
 _set_result_unless_cancelled = futures._set_result_unless_cancelled
@@ -127,16 +127,7 @@ class ReadPipeTransport(transports.ReadTransport):
 
     def _fatal_error(self, exc, message="Fatal error on pipe transport") -> None:
         # EIO is how a pty reports that its other side closed.
-        if isinstance(exc, OSError) and exc.errno == errno.EIO:
-            if self._loop.get_debug():
-                logger.debug("%r: %s", self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler({
-                "message": message,
-                "exception": exc,
-                "transport": self,
-                "protocol": self._protocol,
-            })
+        report_fatal(self, exc, message, isinstance(exc, OSError) and exc.errno == errno.EIO)
         self._close(exc)
 
     def _close(self, exc) -> None:
@@ -303,16 +294,7 @@ class WritePipeTransport(FlowControl, transports.WriteTransport):
         self._close(None)
 
     def _fatal_error(self, exc, message="Fatal error on pipe transport") -> None:
-        if isinstance(exc, OSError):
-            if self._loop.get_debug():
-                logger.debug("%r: %s", self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler({
-                "message": message,
-                "exception": exc,
-                "transport": self,
-                "protocol": self._protocol,
-            })
+        report_fatal(self, exc, message, isinstance(exc, OSError))
         self._close(exc)
 
     def _close(self, exc=None) -> None:
