@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,8 +97,22 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 
 def run_child(impl: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """Run one child process; always return an outcome dict (see :mod:`bench.child`)."""
+    """Run one child process; always return an outcome dict (see :mod:`bench.child`).
+
+    The child's ``TMPDIR`` is a directory of its own that is removed when it ends: it
+    leaves with ``os._exit`` (no ``atexit``) or is killed on timeout, and its data
+    sets (the files rows write 80 MB) must not pile up in ``/tmp`` run after run.
+    """
+    scratch = tempfile.mkdtemp(prefix="vif-bench-")
+    try:
+        return _run_child(impl, spec, timeout, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_child(impl: str, spec: dict[str, Any], timeout: float, scratch: str) -> dict[str, Any]:
     env = IMPLS[impl].child_env()
+    env["TMPDIR"] = scratch
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO_ROOT), env.get("PYTHONPATH", "")] if p)
     env.setdefault("PYTHONHASHSEED", "0")
     proc = subprocess.Popen(

@@ -6,15 +6,14 @@ iteration over a 20k-line file; one 64 MiB sequential read.  Rows are named
 ``files_<what>_<client>[_<in flight>]``; client ``sync`` is the plain blocking
 call run on the loop thread (the ceiling), ``aiofiles`` the peer (n/a when not
 installed).  The data lives in a temporary directory made once per process,
-outside the timed part; every row checks what it read.
+outside the timed part (under the child's own ``TMPDIR``, which the runner removes);
+every row checks what it read.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -35,7 +34,6 @@ def _dataset() -> dict[str, Any]:
     """The files (made once per process): small files, a lines file, a 64 MiB file."""
     if not _data:
         root = tempfile.mkdtemp(prefix="vif-bench-files-")
-        atexit.register(shutil.rmtree, root, True)
         paths = []
         for i in range(N_FILES):
             p = os.path.join(root, f"f{i:04d}")
