@@ -172,9 +172,7 @@ def test_tiny_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert report.text_table(doc) in out
 
 
-def test_child_leaves_no_temporary_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_child_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The files rows write their data set under the child's TMPDIR; the child leaves
     # with os._exit, so only the runner can remove it.
     monkeypatch.setenv("TMPDIR", str(tmp_path))

@@ -119,12 +119,17 @@ def _readers() -> dict[str, Callable[[], Callable[[str], Awaitable[bytes]]]]:
 
         return read
 
-    return {"read_bytes_vif": vif_read_bytes, "open_read_vif": vif_open,
-            "open_read_aiofiles": aiofiles_open, "open_read_sync": sync}
+    return {
+        "read_bytes_vif": vif_read_bytes,
+        "open_read_vif": vif_open,
+        "open_read_aiofiles": aiofiles_open,
+        "open_read_sync": sync,
+    }
 
 
-def _sweep_row(make: Callable[[], Callable[[str], Awaitable[bytes]]],
-               in_flight: int) -> Callable[[Context, int], float]:
+def _sweep_row(
+    make: Callable[[], Callable[[str], Awaitable[bytes]]], in_flight: int
+) -> Callable[[Context, int], float]:
     def fn(ctx: Context, n: int) -> float:
         _dataset()
         return ctx.run(_sweep(make(), n, in_flight))
@@ -133,11 +138,16 @@ def _sweep_row(make: Callable[[], Callable[[str], Awaitable[bytes]]],
 
 
 for _row, _make in _readers().items():
-    for _in_flight in ((1,) if _row.endswith("_sync") else (1, 64)):
-        benchmark(f"files_{_row}_{_in_flight}", group="files",
-              impls=LIBRARY_ROW_IMPLS, n=N_FILES, unit="files", min_n=64,
-                  description=f"{N_FILES} x 4 KiB files read whole ({_row}, "
-                              f"{_in_flight} in flight)")(_sweep_row(_make, _in_flight))
+    for _in_flight in (1,) if _row.endswith("_sync") else (1, 64):
+        benchmark(
+            f"files_{_row}_{_in_flight}",
+            group="files",
+            impls=LIBRARY_ROW_IMPLS,
+            n=N_FILES,
+            unit="files",
+            min_n=64,
+            description=f"{N_FILES} x 4 KiB files read whole ({_row}, {_in_flight} in flight)",
+        )(_sweep_row(_make, _in_flight))
 
 
 async def _vif_lines(path: str) -> int:
@@ -183,12 +193,16 @@ def _lines_row(count: Callable[[str], Awaitable[int]]) -> Callable[[Context, int
     return fn
 
 
-for _client, _count in (("vif", _vif_lines), ("aiofiles", _aiofiles_lines),
-                        ("sync", _sync_lines)):
-    benchmark(f"files_lines_{_client}", group="files",
-              impls=LIBRARY_ROW_IMPLS, n=LINES, unit="lines", min_n=LINES,
-              description=f"async for line in f over a {LINES}-line text file ({_client})")(
-        _lines_row(_count))
+for _client, _count in (("vif", _vif_lines), ("aiofiles", _aiofiles_lines), ("sync", _sync_lines)):
+    benchmark(
+        f"files_lines_{_client}",
+        group="files",
+        impls=LIBRARY_ROW_IMPLS,
+        n=LINES,
+        unit="lines",
+        min_n=LINES,
+        description=f"async for line in f over a {LINES}-line text file ({_client})",
+    )(_lines_row(_count))
 
 
 def _seq_row(client: str) -> Callable[[Context, int], float]:
@@ -222,7 +236,12 @@ def _seq_row(client: str) -> Callable[[Context, int], float]:
 
 
 for _client in ("vif", "vif_read_bytes", "aiofiles", "sync"):
-    benchmark(f"files_seq64m_{_client}", group="files",
-              impls=LIBRARY_ROW_IMPLS, n=128, unit="MiB", min_n=64,
-              description=f"one 64 MiB file read whole, sequentially ({_client})")(
-        _seq_row(_client))
+    benchmark(
+        f"files_seq64m_{_client}",
+        group="files",
+        impls=LIBRARY_ROW_IMPLS,
+        n=128,
+        unit="MiB",
+        min_n=64,
+        description=f"one 64 MiB file read whole, sequentially ({_client})",
+    )(_seq_row(_client))
