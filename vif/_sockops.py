@@ -14,11 +14,20 @@ import socket
 from asyncio import base_events
 
 _check_ssl_socket = base_events._check_ssl_socket
+_socket_type = socket.socket
+# sock_recv(n) past this size reads through the loop's receive buffer.
+_LARGE_RECV = 64 * 1024
 
 
 # The retried operations look the method up on each attempt, as asyncio does.
 def _recv(sock, n):
     return sock.recv(n)
+
+
+def _recv_copy(sock, view, n):
+    """``sock.recv(n)`` through the loop's receive buffer (see ``SockOps.sock_recv``)."""
+    nbytes = sock.recv_into(view, n)
+    return view[:nbytes].tobytes()
 
 
 def _recv_into(sock, buf):
@@ -53,6 +62,15 @@ class SockOps:
 
     async def sock_recv(self, sock, n):
         self._check_sock(sock)
+        if n > _LARGE_RECV and type(sock) is _socket_type and n <= len(self._recv_view):
+            # A large recv(n) allocates n bytes (an mmap() past glibc's threshold)
+            # and shrinks them to what arrived; the loop's buffer avoids both.
+            view = self._recv_view
+            try:
+                return _recv_copy(sock, view, n)
+            except (BlockingIOError, InterruptedError):
+                pass
+            return await self._wait_and_retry(sock, True, _recv_copy, (sock, view, n))
         try:
             return sock.recv(n)
         except (BlockingIOError, InterruptedError):

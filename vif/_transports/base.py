@@ -128,7 +128,7 @@ class FlowControl(transports._FlowControlMixin):
 class SocketTransport(FlowControl):
     """State and teardown shared by the stream and datagram socket transports."""
 
-    max_size = 256 * 1024  # How much one recv() asks for.
+    max_size = 256 * 1024  # How much one read asks for (at most the loop's buffer).
     _sock = None  # Read by __del__ even when __init__ failed.
 
     def __init__(self, loop, sock, protocol, extra=None, server=None) -> None:
@@ -148,6 +148,11 @@ class SocketTransport(FlowControl):
                 self._extra["peername"] = None
         self._sock = sock
         self._sock_fd = sock.fileno()
+        # The loop's receive buffer (see vif._loop.Lifecycle), cut to max_size.
+        view = loop._recv_view
+        if self.max_size < len(view):
+            view = view[: self.max_size]
+        self._recv_view = view
         self._protocol_connected = False
         self.set_protocol(protocol)
         self._server = server

@@ -33,8 +33,9 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
     def _read_ready(self) -> None:
         if self._conn_lost:
             return
+        view = self._recv_view
         try:
-            data, addr = self._sock.recvfrom(self.max_size)
+            nbytes, addr = self._sock.recvfrom_into(view)
         except (BlockingIOError, InterruptedError):
             pass
         except OSError as exc:
@@ -44,7 +45,7 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
         except BaseException as exc:
             self._fatal_error(exc, "Fatal read error on datagram transport")
         else:
-            self._protocol.datagram_received(data, addr)
+            self._protocol.datagram_received(view[:nbytes].tobytes(), addr)
 
     def sendto(self, data, addr=None) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):
