@@ -22,7 +22,7 @@ import time
 from asyncio import base_events, events, format_helpers, futures
 
 cimport cython
-from cpython.object cimport PyObject
+from cpython.object cimport PyObject, PyObject_Call
 from libc.errno cimport EINTR, errno
 from libc.stdint cimport uint64_t
 
@@ -35,6 +35,12 @@ from ._wakeup import Wakeup
 cdef extern from "Python.h":
     ctypedef struct PyListObject:
         PyObject **ob_item
+        Py_ssize_t allocated
+    ctypedef struct PyTupleObject:
+        PyObject *ob_item[1]
+    void Py_XDECREF(PyObject *ob)
+    void Py_SET_SIZE(PyObject *ob, Py_ssize_t size)
+    object PyObject_Vectorcall(object callable, PyObject **args, size_t nargsf, PyObject *kwnames)
     int PyContext_Enter(object ctx) except -1
     int PyContext_Exit(object ctx) except -1
     object PyContext_CopyCurrent()
@@ -85,7 +91,6 @@ cdef double _MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
 cdef bint _FORMAT_TAKES_DEBUG = sys.version_info >= (3, 12)
 # 3.12+ split BaseEventLoop.run_forever into _run_forever_setup/_cleanup.
 cdef bint _HAS_RUN_FOREVER_SETUP = hasattr(base_events.BaseEventLoop, "_run_forever_setup")
-_get_running_loop = events._get_running_loop
 _set_running_loop = events._set_running_loop
 _get_ident = threading.get_ident
 
@@ -179,7 +184,11 @@ cdef class Handle:
         cdef object error = None
         PyContext_Enter(context)
         try:
-            callback(*args)
+            if type(args) is tuple:
+                PyObject_Vectorcall(callback, (<PyTupleObject*><PyObject*>args).ob_item,
+                                    len(<tuple>args), NULL)
+            else:
+                callback(*args)
         except BaseException as exc:
             error = exc
         PyContext_Exit(context)
@@ -389,6 +398,8 @@ cdef class CScheduler:
     cdef double _last_poll
     cdef uint64_t _timer_seq
     cdef dict _instance_dict
+    cdef list _spare_ready
+    cdef dict _future_kwargs
     cdef bint _time_is_native
     cdef epoll_event _events[MAX_EVENTS]
 
@@ -417,6 +428,7 @@ cdef class CScheduler:
 
     def _close_scheduler(self):
         self._fd_table.clear()
+        self._future_kwargs = None  # a loop <-> dict cycle
         self._backend.close()
         self._wakeup.close()
         self._wakeup_fd = -1
@@ -450,10 +462,11 @@ cdef class CScheduler:
         return self._debug
 
     def create_future(self):
-        if _get_running_loop() is self:
-            # The C Future's loop=None means the running loop: no keyword dict.
-            return futures.Future()
-        return futures.Future(loop=self)
+        # futures.Future(loop=self), with the keyword dict made once per loop.
+        # (Not Future(): finding the running loop costs a getpid() syscall.)
+        if self._future_kwargs is None:
+            self._future_kwargs = {"loop": self}
+        return PyObject_Call(futures.Future, (), self._future_kwargs)
 
     # -- scheduling ----------------------------------------------------------
 
@@ -826,7 +839,11 @@ cdef class CScheduler:
 
         # Run what is queued now; what these callbacks schedule waits for the next step.
         todo = ready
-        self._ready = []
+        if self._spare_ready is not None:
+            self._ready = self._spare_ready
+            self._spare_ready = None
+        else:
+            self._ready = []
         ntodo = len(todo)
         if self._debug or self._tracer is not None:
             self._run_slow(todo)
@@ -854,6 +871,14 @@ cdef class CScheduler:
             if i < ntodo:
                 # An exception escaped (KeyboardInterrupt, SystemExit): keep the rest.
                 self._ready[0:0] = todo[i:]
+        # All ran: empty the list, keeping its storage, for the next step's queue.
+        cdef PyObject **items
+        if len(todo) == ntodo and (<PyListObject*>todo).allocated <= 4096:
+            items = (<PyListObject*>todo).ob_item
+            Py_SET_SIZE(<PyObject*>todo, 0)
+            for i in range(ntodo):
+                Py_XDECREF(items[i])  # None: run handles were dropped one by one
+            self._spare_ready = todo
         return 0
 
     def _purge_cancelled_timers(self):
