@@ -23,7 +23,7 @@ from asyncio import base_events, events, format_helpers, futures
 
 cimport cython
 from cpython.object cimport PyObject, PyObject_Call
-from libc.errno cimport EINTR, errno
+from libc.errno cimport EBADF, EEXIST, EINTR, ENOENT, errno
 from libc.stdint cimport uint64_t
 
 from ._backends.epoll import EpollBackend
@@ -45,6 +45,7 @@ cdef extern from "Python.h":
     int PyContext_Exit(object ctx) except -1
     object PyContext_CopyCurrent()
     int PyErr_CheckSignals() except -1
+    object PyErr_SetFromErrno(object type)
 
 cdef extern from "sys/epoll.h" nogil:
     ctypedef union epoll_data_t:
@@ -56,9 +57,13 @@ cdef extern from "sys/epoll.h" nogil:
         unsigned int events
         epoll_data_t data
     int epoll_wait(int epfd, epoll_event *events, int maxevents, int timeout)
+    int epoll_ctl(int epfd, int op, int fd, epoll_event *event)
     enum:
         EPOLLIN
         EPOLLOUT
+        EPOLL_CTL_ADD
+        EPOLL_CTL_MOD
+        EPOLL_CTL_DEL
 
 cdef extern from "unistd.h" nogil:
     ssize_t read(int fd, void *buf, size_t count)
@@ -572,7 +577,7 @@ cdef class CScheduler:
         cdef Handle handle = _new_handle(callback, args, self, None, False)
         cdef FdEntry entry = self._fd_table.get(fdn)
         if entry is None:
-            self._backend.register(fdn, self._READ)
+            self._ctl(EPOLL_CTL_ADD, fdn, self._READ)
             entry = FdEntry.__new__(FdEntry)
             entry.mask = self._READ
             entry.reader = handle
@@ -583,7 +588,7 @@ cdef class CScheduler:
             entry.reader = handle
             if not entry.mask & self._READ:
                 entry.mask |= self._READ
-                self._backend.modify(fdn, entry.mask)
+                self._ctl(EPOLL_CTL_MOD, fdn, entry.mask)
             if old is not None:
                 old.cancel()
         return handle
@@ -594,7 +599,7 @@ cdef class CScheduler:
         cdef Handle handle = _new_handle(callback, args, self, None, False)
         cdef FdEntry entry = self._fd_table.get(fdn)
         if entry is None:
-            self._backend.register(fdn, self._WRITE)
+            self._ctl(EPOLL_CTL_ADD, fdn, self._WRITE)
             entry = FdEntry.__new__(FdEntry)
             entry.mask = self._WRITE
             entry.reader = None
@@ -605,7 +610,7 @@ cdef class CScheduler:
             entry.writer = handle
             if not entry.mask & self._WRITE:
                 entry.mask |= self._WRITE
-                self._backend.modify(fdn, entry.mask)
+                self._ctl(EPOLL_CTL_MOD, fdn, entry.mask)
             if old is not None:
                 old.cancel()
         return handle
@@ -636,14 +641,51 @@ cdef class CScheduler:
         handle.cancel()
         return True
 
+    # The backend's register / modify / unregister; epoll_ctl(2) itself on epoll,
+    # with EpollBackend's handling of fds closed and reused behind our back.
+
+    cdef int _epoll_ctl(self, int op, int fd, int mask) except -1:
+        cdef epoll_event ev
+        ev.events = <unsigned int>mask
+        ev.data.u64 = 0
+        ev.data.fd = fd
+        if epoll_ctl(self._epfd, op, fd, &ev) < 0:
+            return errno
+        return 0
+
+    cdef int _ctl(self, int op, int fd, int mask) except -1:
+        """Register (ADD), modify (MOD) or unregister (DEL) ``fd`` with the poller."""
+        cdef int err
+        if self._epfd < 0:
+            if op == EPOLL_CTL_ADD:
+                self._backend.register(fd, mask)
+            elif op == EPOLL_CTL_MOD:
+                self._backend.modify(fd, mask)
+            else:
+                self._backend.unregister(fd)
+            return 0
+        err = self._epoll_ctl(op, fd, mask)
+        if op == EPOLL_CTL_ADD and err == EEXIST:
+            # The fd was closed and reused without being unregistered from us.
+            err = self._epoll_ctl(EPOLL_CTL_MOD, fd, mask)
+        elif op == EPOLL_CTL_MOD and err == ENOENT:
+            # The kernel dropped the fd when it was closed; a new file has its number.
+            err = self._epoll_ctl(EPOLL_CTL_ADD, fd, mask)
+        elif op == EPOLL_CTL_DEL and (err == ENOENT or err == EBADF):
+            err = 0
+        if err:
+            errno = err
+            PyErr_SetFromErrno(OSError)
+        return 0
+
     cdef _drop_interest(self, int fd, FdEntry entry, int bit):
         cdef int mask = entry.mask & ~bit
         entry.mask = mask
         if mask:
-            self._backend.modify(fd, mask)
+            self._ctl(EPOLL_CTL_MOD, fd, mask)
         else:
             del self._fd_table[fd]
-            self._backend.unregister(fd)
+            self._ctl(EPOLL_CTL_DEL, fd, 0)
 
     def add_reader(self, fd, callback, *args):
         self._ensure_fd_no_transport(fd)
@@ -668,7 +710,10 @@ cdef class CScheduler:
                 fileno = int(fileno.fileno())
             except (AttributeError, TypeError, ValueError):
                 raise ValueError(f"Invalid file object: {fd!r}") from None
-        transport = self._transports.get(fileno)
+        # The WeakValueDictionary's own dict: its get() raises and catches a
+        # KeyError for every fd without a transport, the common case.
+        ref = self._transports.data.get(fileno)
+        transport = None if ref is None else ref()
         if transport is not None and not transport.is_closing():
             raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")
 
