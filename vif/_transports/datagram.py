@@ -1,5 +1,9 @@
 """The datagram socket transport (UDP and Unix datagram sockets).
 
+A connected IPv4 endpoint reads with ``recv_into`` and reports its peer's
+address (what ``recvfrom`` would say: the kernel delivers nothing else to a
+connected socket) without formatting it anew for each datagram.
+
 Follows the running Python's asyncio: from 3.13 an empty datagram is sent and
 the write-buffer size counts 8 header bytes a datagram; before, empty data is
 ignored.
@@ -8,6 +12,7 @@ ignored.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from asyncio import constants, futures, transports
 
@@ -25,6 +30,8 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
     def __init__(self, loop, sock, protocol, address=None, waiter=None, extra=None) -> None:
         super().__init__(loop, sock, protocol, extra)
         self._address = address
+        peer = self._extra["peername"]
+        self._peer = peer if peer and sock.family == socket.AF_INET else None
         loop._call_soon(protocol.connection_made, (self,), None)
         loop._call_soon(self._start_reading, (), None)
         if waiter is not None:
@@ -35,7 +42,11 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
             return
         view = self._recv_view
         try:
-            nbytes, addr = self._sock.recvfrom_into(view)
+            if self._peer is None:
+                nbytes, addr = self._sock.recvfrom_into(view)
+            else:
+                nbytes = self._sock.recv_into(view)
+                addr = self._peer
         except (BlockingIOError, InterruptedError):
             pass
         except OSError as exc:
