@@ -13,6 +13,8 @@ import functools
 import socket
 from asyncio import base_events
 
+from ._transports.base import family_and_type
+
 _check_ssl_socket = base_events._check_ssl_socket
 _socket_type = socket.socket
 # sock_recv(n) past this size reads through the loop's receive buffer.
@@ -195,11 +197,10 @@ class SockOps:
 
     async def sock_connect(self, sock, address):
         self._check_sock(sock)
-        if sock.family == socket.AF_INET or (
-            base_events._HAS_IPv6 and sock.family == socket.AF_INET6
-        ):
+        family, kind = family_and_type(sock)
+        if family == socket.AF_INET or (base_events._HAS_IPv6 and family == socket.AF_INET6):
             resolved = await self._ensure_resolved(
-                address, family=sock.family, type=sock.type, proto=sock.proto, loop=self
+                address, family=family, type=kind, proto=sock.proto, loop=self
             )
             _, _, _, _, address = resolved[0]
         fut = self.create_future()

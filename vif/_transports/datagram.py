@@ -16,7 +16,7 @@ import socket
 import sys
 from asyncio import constants, futures, transports
 
-from .base import SocketTransport
+from .base import SocketTransport, family_and_type
 
 logger = logging.getLogger("asyncio")
 
@@ -31,7 +31,7 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
         super().__init__(loop, sock, protocol, extra)
         self._address = address
         peer = self._extra["peername"]
-        self._peer = peer if peer and sock.family == socket.AF_INET else None
+        self._peer = peer if peer and family_and_type(sock)[0] == socket.AF_INET else None
         loop._call_soon(protocol.connection_made, (self,), None)
         loop._call_soon(self._start_reading, (), None)
         if waiter is not None:

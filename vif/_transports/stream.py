@@ -13,9 +13,9 @@ import itertools
 import logging
 import os
 import socket
-from asyncio import base_events, constants, futures, protocols
+from asyncio import constants, futures, protocols
 
-from .base import SocketTransport
+from .base import SocketTransport, set_nodelay
 
 logger = logging.getLogger("asyncio")
 
@@ -46,7 +46,7 @@ class StreamTransport(SocketTransport):
         super().__init__(loop, sock, protocol, extra, server)
         self._eof = False
         self._empty_waiter = None
-        base_events._set_nodelay(sock)
+        set_nodelay(sock)
         loop._call_soon(protocol.connection_made, (self,), None)
         loop._call_soon(self._start_reading, (), None)
         if waiter is not None:
