@@ -2,11 +2,16 @@
 """The compiled scheduler: the C twin of :mod:`vif._scheduler`.
 
 Same behaviour, same attribute names, compiled: handles are C objects whose
-callbacks run inside their context through ``PyContext_Enter`` (no Python
-frame per callback); the ready queue is a list swapped out once per step; the
-timer heap orders C handles by ``(when, seq)``; on the epoll backend the step
-calls ``epoll_wait`` itself into a C array (no list of tuples per poll) and
-drains the eventfd with ``read(2)``.
+callbacks run inside their context through ``PyContext_Enter`` and a
+vectorcall (no Python frame per callback); the ready queue is a list swapped
+out once per step, the emptied one kept (with its storage) for the next step;
+the timer heap is heapq's algorithm on C handles compared by ``(when, seq)``;
+``run_forever`` loops over the steps in C and the step reads the clock with
+``clock_gettime``; on the epoll backend the step calls ``epoll_wait`` itself
+into a C array (no list of tuples per poll), registers fds with ``epoll_ctl``
+and drains the eventfd with ``read(2)``. Where a subclass or an instance
+overrides ``time``, ``_run_once``, ``call_at``, ``get_debug`` or
+``_timer_handle_cancelled``, the loop calls the override, as asyncio's would.
 
 Handles here are not subclasses of ``asyncio.Handle`` (a C type cannot derive
 from a Python class); they offer its whole interface: ``cancel()``,
@@ -405,6 +410,7 @@ cdef class CScheduler:
     cdef dict _instance_dict
     cdef list _spare_ready
     cdef dict _future_kwargs
+    cdef bint _wakeup_is_eventfd
     cdef bint _time_is_native
     cdef epoll_event _events[MAX_EVENTS]
 
@@ -422,6 +428,8 @@ cdef class CScheduler:
         self._ready = []
         self._wakeup = Wakeup()
         self._wakeup_fd = self._wakeup.fileno()
+        # An eventfd reads and writes 8-byte counters; a pipe does not.
+        self._wakeup_is_eventfd = self._wakeup._chunk == 8
         self._wake_pending = False
         backend.register(self._wakeup_fd, self._READ)
         self._tracer = None
@@ -765,9 +773,13 @@ cdef class CScheduler:
         cdef object found = self._fd_table.get(fd)
         cdef FdEntry entry
         cdef Handle handle
+        cdef uint64_t counter
         if found is None:
             if fd == self._wakeup_fd:
-                self._wakeup.drain()
+                if self._wakeup_is_eventfd:
+                    read(fd, &counter, 8)  # Resets the eventfd; EAGAIN: already reset.
+                else:
+                    self._wakeup.drain()
                 self._wake_pending = False
             return
         entry = <FdEntry>found
