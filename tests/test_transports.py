@@ -117,6 +117,73 @@ def test_pause_and_resume_writing(loop_factory):
     assert client.pauses == 1
 
 
+def test_received_data_are_independent_bytes(loop_factory):
+    """Each data_received() gets its own bytes, even past the first read."""
+
+    class Keeper(asyncio.Protocol):
+        def __init__(self):
+            self.chunks = []
+            self.total = 0
+            self.waiter = None
+
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def data_received(self, data):
+            self.chunks.append(data)
+            self.total += len(data)
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_result(None)
+
+        async def wait_total(self, n):
+            while self.total < n:
+                self.waiter = asyncio.get_running_loop().create_future()
+                await self.waiter
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, client, keeper = await connect_pair(loop, server_cls=Keeper)
+        tr.write(b"first")
+        await keeper.wait_total(5)
+        tr.write(b"SECOND")
+        await keeper.wait_total(11)
+        tr.close()
+        await client.lost
+        await close_server(server)
+        return keeper.chunks
+
+    chunks = run(loop_factory, main())
+    assert all(type(c) is bytes for c in chunks)
+    assert chunks[0] == b"first"
+    assert b"".join(chunks) == b"firstSECOND"
+
+
+def test_sock_recv_large_n(loop_factory):
+    """sock_recv(n) with n past 64 KiB returns bytes of exactly what arrived."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        b.setblocking(False)
+        try:
+            b.send(b"x" * 100)
+            first = await loop.sock_recv(a, 256 * 1024)
+            b.send(b"y" * 7)
+            second = await loop.sock_recv(a, 200_000)
+            b.close()
+            eof = await loop.sock_recv(a, 100_000)
+        finally:
+            a.close()
+            b.close()
+        return first, second, eof
+
+    first, second, eof = run(loop_factory, main())
+    assert (type(first), first) == (bytes, b"x" * 100)
+    assert (type(second), second) == (bytes, b"y" * 7)
+    assert eof == b""
+
+
 def test_pause_and_resume_reading(loop_factory):
     async def main():
         loop = asyncio.get_running_loop()

@@ -41,6 +41,25 @@ async def endpoint(**kwargs):
     return await loop.create_datagram_endpoint(lambda: Datagrams(echo), **kwargs)
 
 
+def test_udp_datagrams_are_independent_bytes(loop_factory):
+    async def main():
+        stransport, server = await endpoint(local_addr=(HOST, 0))
+        saddr = stransport.get_extra_info("sockname")
+        ctransport, _ = await endpoint(remote_addr=saddr)
+        ctransport.sendto(b"first datagram")
+        first, _ = await server.queue.get()
+        ctransport.sendto(b"2nd")
+        second, _ = await server.queue.get()
+        ctransport.close()
+        stransport.close()
+        await server.lost
+        return first, second
+
+    first, second = run(loop_factory, main())
+    assert (type(first), first) == (bytes, b"first datagram")
+    assert (type(second), second) == (bytes, b"2nd")
+
+
 def test_udp_echo_connected_client(loop_factory):
     async def main():
         stransport, server = await endpoint(local_addr=(HOST, 0), echo=True)

@@ -2,11 +2,16 @@
 """The compiled scheduler: the C twin of :mod:`vif._scheduler`.
 
 Same behaviour, same attribute names, compiled: handles are C objects whose
-callbacks run inside their context through ``PyContext_Enter`` (no Python
-frame per callback); the ready queue is a list swapped out once per step; the
-timer heap orders C handles by ``(when, seq)``; on the epoll backend the step
-calls ``epoll_wait`` itself into a C array (no list of tuples per poll) and
-drains the eventfd with ``read(2)``.
+callbacks run inside their context through ``PyContext_Enter`` and a
+vectorcall (no Python frame per callback); the ready queue is a list swapped
+out once per step, the emptied one kept (with its storage) for the next step;
+the timer heap is heapq's algorithm on C handles compared by ``(when, seq)``;
+``run_forever`` loops over the steps in C and the step reads the clock with
+``clock_gettime``; on the epoll backend the step calls ``epoll_wait`` itself
+into a C array (no list of tuples per poll), registers fds with ``epoll_ctl``
+and drains the eventfd with ``read(2)``. Where a subclass or an instance
+overrides ``time``, ``_run_once``, ``call_at``, ``get_debug`` or
+``_timer_handle_cancelled``, the loop calls the override, as asyncio's would.
 
 Handles here are not subclasses of ``asyncio.Handle`` (a C type cannot derive
 from a Python class); they offer its whole interface: ``cancel()``,
@@ -14,17 +19,16 @@ from a Python class); they offer its whole interface: ``cancel()``,
 handles make the same choice.
 """
 
-import collections
-import contextvars
 import heapq
 import logging
 import sys
+import threading
 import time
-from asyncio import base_events, format_helpers
+from asyncio import base_events, events, format_helpers, futures
 
 cimport cython
-from cpython.object cimport PyObject
-from libc.errno cimport EINTR, errno
+from cpython.object cimport PyObject, PyObject_Call
+from libc.errno cimport EBADF, EEXIST, EINTR, ENOENT, errno
 from libc.stdint cimport uint64_t
 
 from ._backends.epoll import EpollBackend
@@ -34,10 +38,19 @@ from ._wakeup import Wakeup
 
 
 cdef extern from "Python.h":
+    ctypedef struct PyListObject:
+        PyObject **ob_item
+        Py_ssize_t allocated
+    ctypedef struct PyTupleObject:
+        PyObject *ob_item[1]
+    void Py_XDECREF(PyObject *ob)
+    void Py_SET_SIZE(PyObject *ob, Py_ssize_t size)
+    object PyObject_Vectorcall(object callable, PyObject **args, size_t nargsf, PyObject *kwnames)
     int PyContext_Enter(object ctx) except -1
     int PyContext_Exit(object ctx) except -1
     object PyContext_CopyCurrent()
     int PyErr_CheckSignals() except -1
+    object PyErr_SetFromErrno(object type)
 
 cdef extern from "sys/epoll.h" nogil:
     ctypedef union epoll_data_t:
@@ -49,12 +62,25 @@ cdef extern from "sys/epoll.h" nogil:
         unsigned int events
         epoll_data_t data
     int epoll_wait(int epfd, epoll_event *events, int maxevents, int timeout)
+    int epoll_ctl(int epfd, int op, int fd, epoll_event *event)
     enum:
         EPOLLIN
         EPOLLOUT
+        EPOLL_CTL_ADD
+        EPOLL_CTL_MOD
+        EPOLL_CTL_DEL
 
 cdef extern from "unistd.h" nogil:
     ssize_t read(int fd, void *buf, size_t count)
+
+cdef extern from "time.h" nogil:
+    ctypedef long time_t
+    cdef struct timespec:
+        time_t tv_sec
+        long tv_nsec
+    int clock_gettime(int clk_id, timespec *tp)
+    enum:
+        CLOCK_MONOTONIC
 
 cdef enum:
     MAX_EVENTS = 512
@@ -73,6 +99,17 @@ cdef double _BUSY_POLL_INTERVAL = 250e-6
 cdef Py_ssize_t _MIN_SCHEDULED_TIMER_HANDLES = 100
 cdef double _MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
 cdef bint _FORMAT_TAKES_DEBUG = sys.version_info >= (3, 12)
+# 3.12+ split BaseEventLoop.run_forever into _run_forever_setup/_cleanup.
+cdef bint _HAS_RUN_FOREVER_SETUP = hasattr(base_events.BaseEventLoop, "_run_forever_setup")
+_set_running_loop = events._set_running_loop
+_get_ident = threading.get_ident
+
+
+cdef inline double _monotonic_c() noexcept:
+    """time.monotonic() without the call: CLOCK_MONOTONIC, as CPython reads it."""
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <double>(<long long>ts.tv_sec * 1000000000 + ts.tv_nsec) / 1e9
 
 
 @cython.freelist(256)
@@ -126,13 +163,23 @@ cdef class Handle:
         return self._context
 
     def cancel(self):
+        self._cancel_c()
+
+    cdef int _cancel_c(self) except -1:
+        cdef object loop = self._loop
+        cdef bint debug
         if not self._cancelled:
             self._cancelled = True
-            if self._loop.get_debug():
+            if isinstance(loop, CScheduler) and (<CScheduler>loop)._own("get_debug", _NATIVE_GET_DEBUG):
+                debug = (<CScheduler>loop)._debug
+            else:
+                debug = loop.get_debug()
+            if debug:
                 # Keep the callback's description for "Executing ... took" warnings.
                 self._repr = repr(self)
             self._callback = None
             self._args = None
+        return 0
 
     def cancelled(self):
         return self._cancelled
@@ -147,7 +194,11 @@ cdef class Handle:
         cdef object error = None
         PyContext_Enter(context)
         try:
-            callback(*args)
+            if type(args) is tuple:
+                PyObject_Vectorcall(callback, (<PyTupleObject*><PyObject*>args).ob_item,
+                                    len(<tuple>args), NULL)
+            else:
+                callback(*args)
         except BaseException as exc:
             error = exc
         PyContext_Exit(context)
@@ -221,9 +272,16 @@ cdef class TimerHandle(Handle):
         return NotImplemented
 
     def cancel(self):
+        cdef CScheduler loop
         if not self._cancelled:
-            self._loop._timer_handle_cancelled(self)
-        Handle.cancel(self)
+            if (isinstance(self._loop, CScheduler)
+                    and (<CScheduler>self._loop)._own("_timer_handle_cancelled", _NATIVE_CANCELLED)):
+                loop = <CScheduler>self._loop
+                if self._scheduled:
+                    loop._timer_cancelled_count += 1
+            else:
+                self._loop._timer_handle_cancelled(self)
+        self._cancel_c()
 
     def when(self):
         return self._when
@@ -235,6 +293,63 @@ cdef class FdEntry:
     cdef public int mask
     cdef public object reader
     cdef public object writer
+
+
+# -- the timer heap: heapq's algorithms on a list of TimerHandles, compared in C --
+
+cdef inline bint _timer_lt(PyObject *a, PyObject *b) noexcept:
+    cdef TimerHandle x = <TimerHandle>a
+    cdef TimerHandle y = <TimerHandle>b
+    return x._when < y._when or (x._when == y._when and x._seq < y._seq)
+
+
+cdef inline void _sift_down(list heap, Py_ssize_t startpos, Py_ssize_t pos) noexcept:
+    """heapq._siftdown: move heap[pos] up towards startpos (items are only permuted)."""
+    cdef PyObject **items = (<PyListObject*>heap).ob_item
+    cdef PyObject *newitem = items[pos]
+    cdef Py_ssize_t parentpos
+    while pos > startpos:
+        parentpos = (pos - 1) >> 1
+        if _timer_lt(newitem, items[parentpos]):
+            items[pos] = items[parentpos]
+            pos = parentpos
+            continue
+        break
+    items[pos] = newitem
+
+
+cdef inline void _sift_up(list heap, Py_ssize_t pos) noexcept:
+    """heapq._siftup: bubble the smaller child up from pos to a leaf, then sift down."""
+    cdef PyObject **items = (<PyListObject*>heap).ob_item
+    cdef Py_ssize_t endpos = len(heap)
+    cdef Py_ssize_t startpos = pos
+    cdef PyObject *newitem = items[pos]
+    cdef Py_ssize_t childpos = 2 * pos + 1
+    while childpos < endpos:
+        if childpos + 1 < endpos and not _timer_lt(items[childpos], items[childpos + 1]):
+            childpos += 1
+        items[pos] = items[childpos]
+        pos = childpos
+        childpos = 2 * pos + 1
+    items[pos] = newitem
+    _sift_down(heap, startpos, pos)
+
+
+cdef inline int _heap_push(list heap, TimerHandle timer) except -1:
+    heap.append(timer)
+    _sift_down(heap, 0, len(heap) - 1)
+    return 0
+
+
+cdef inline TimerHandle _heap_pop(list heap):
+    cdef object last = heap.pop()
+    cdef object first
+    if heap:
+        first = heap[0]
+        heap[0] = last
+        _sift_up(heap, 0)
+        return <TimerHandle>first
+    return <TimerHandle>last
 
 
 cdef inline Handle _new_handle(object callback, object args, object loop, object context, bint debug):
@@ -292,6 +407,11 @@ cdef class CScheduler:
     cdef int _epfd
     cdef double _last_poll
     cdef uint64_t _timer_seq
+    cdef dict _instance_dict
+    cdef list _spare_ready
+    cdef dict _future_kwargs
+    cdef bint _wakeup_is_eventfd
+    cdef bint _time_is_native
     cdef epoll_event _events[MAX_EVENTS]
 
     def _init_scheduler(self, backend=None):
@@ -308,13 +428,20 @@ cdef class CScheduler:
         self._ready = []
         self._wakeup = Wakeup()
         self._wakeup_fd = self._wakeup.fileno()
+        # An eventfd reads and writes 8-byte counters; a pipe does not.
+        self._wakeup_is_eventfd = self._wakeup._chunk == 8
         self._wake_pending = False
         backend.register(self._wakeup_fd, self._READ)
         self._tracer = None
         self._last_poll = float("-inf")
+        # The step reads the clock in C unless time() is overridden (by a
+        # subclass, or on the instance: see _now).
+        self._instance_dict = getattr(self, "__dict__", None)
+        self._time_is_native = getattr(type(self), "time", None) is _NATIVE_TIME
 
     def _close_scheduler(self):
         self._fd_table.clear()
+        self._future_kwargs = None  # a loop <-> dict cycle
         self._backend.close()
         self._wakeup.close()
         self._wakeup_fd = -1
@@ -330,7 +457,29 @@ cdef class CScheduler:
         return ((<FdEntry>entry).reader is not None, (<FdEntry>entry).writer is not None)
 
     def time(self):
-        return _monotonic()
+        return _monotonic_c()
+
+    cdef inline bint _own(self, str name, object native):
+        """Whether this loop's method ``name`` is ``native`` (not overridden)."""
+        return (getattr(type(self), name, None) is native
+                and (self._instance_dict is None or name not in self._instance_dict))
+
+    cdef inline double _now(self) except? -1.0:
+        """self.time(), read in C when it is this class's own."""
+        if self._time_is_native and (self._instance_dict is None
+                                     or "time" not in self._instance_dict):
+            return _monotonic_c()
+        return self.time()
+
+    def get_debug(self):
+        return self._debug
+
+    def create_future(self):
+        # futures.Future(loop=self), with the keyword dict made once per loop.
+        # (Not Future(): finding the running loop costs a getpid() syscall.)
+        if self._future_kwargs is None:
+            self._future_kwargs = {"loop": self}
+        return PyObject_Call(futures.Future, (), self._future_kwargs)
 
     # -- scheduling ----------------------------------------------------------
 
@@ -365,6 +514,9 @@ cdef class CScheduler:
     def call_later(self, delay, callback, *args, context=None):
         if delay is None:
             raise TypeError("delay must not be None")
+        if not self._debug and self._own("call_at", _NATIVE_CALL_AT):
+            # What self.call_at(self.time() + delay, ...) does, without the calls.
+            return self._push_timer(self._now() + delay, callback, args, context)
         timer = self.call_at(self.time() + delay, callback, *args, context=context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
@@ -373,6 +525,10 @@ cdef class CScheduler:
     def call_at(self, when, callback, *args, context=None):
         if when is None:
             raise TypeError("when cannot be None")
+        return self._push_timer(when, callback, args, context)
+
+    cdef TimerHandle _push_timer(self, when, callback, tuple args, context):
+        """call_at() once ``when`` is checked: make the timer and push it on the heap."""
         if self._closed:
             raise RuntimeError("Event loop is closed")
         if self._debug:
@@ -394,7 +550,7 @@ cdef class CScheduler:
         timer._when = when
         timer._seq = self._timer_seq
         self._timer_seq += 1
-        _heappush(self._scheduled, timer)
+        _heap_push(self._scheduled, timer)
         timer._scheduled = True
         return timer
 
@@ -429,7 +585,7 @@ cdef class CScheduler:
         cdef Handle handle = _new_handle(callback, args, self, None, False)
         cdef FdEntry entry = self._fd_table.get(fdn)
         if entry is None:
-            self._backend.register(fdn, self._READ)
+            self._ctl(EPOLL_CTL_ADD, fdn, self._READ)
             entry = FdEntry.__new__(FdEntry)
             entry.mask = self._READ
             entry.reader = handle
@@ -440,7 +596,7 @@ cdef class CScheduler:
             entry.reader = handle
             if not entry.mask & self._READ:
                 entry.mask |= self._READ
-                self._backend.modify(fdn, entry.mask)
+                self._ctl(EPOLL_CTL_MOD, fdn, entry.mask)
             if old is not None:
                 old.cancel()
         return handle
@@ -451,7 +607,7 @@ cdef class CScheduler:
         cdef Handle handle = _new_handle(callback, args, self, None, False)
         cdef FdEntry entry = self._fd_table.get(fdn)
         if entry is None:
-            self._backend.register(fdn, self._WRITE)
+            self._ctl(EPOLL_CTL_ADD, fdn, self._WRITE)
             entry = FdEntry.__new__(FdEntry)
             entry.mask = self._WRITE
             entry.reader = None
@@ -462,7 +618,7 @@ cdef class CScheduler:
             entry.writer = handle
             if not entry.mask & self._WRITE:
                 entry.mask |= self._WRITE
-                self._backend.modify(fdn, entry.mask)
+                self._ctl(EPOLL_CTL_MOD, fdn, entry.mask)
             if old is not None:
                 old.cancel()
         return handle
@@ -493,14 +649,51 @@ cdef class CScheduler:
         handle.cancel()
         return True
 
+    # The backend's register / modify / unregister; epoll_ctl(2) itself on epoll,
+    # with EpollBackend's handling of fds closed and reused behind our back.
+
+    cdef int _epoll_ctl(self, int op, int fd, int mask) except -1:
+        cdef epoll_event ev
+        ev.events = <unsigned int>mask
+        ev.data.u64 = 0
+        ev.data.fd = fd
+        if epoll_ctl(self._epfd, op, fd, &ev) < 0:
+            return errno
+        return 0
+
+    cdef int _ctl(self, int op, int fd, int mask) except -1:
+        """Register (ADD), modify (MOD) or unregister (DEL) ``fd`` with the poller."""
+        cdef int err
+        if self._epfd < 0:
+            if op == EPOLL_CTL_ADD:
+                self._backend.register(fd, mask)
+            elif op == EPOLL_CTL_MOD:
+                self._backend.modify(fd, mask)
+            else:
+                self._backend.unregister(fd)
+            return 0
+        err = self._epoll_ctl(op, fd, mask)
+        if op == EPOLL_CTL_ADD and err == EEXIST:
+            # The fd was closed and reused without being unregistered from us.
+            err = self._epoll_ctl(EPOLL_CTL_MOD, fd, mask)
+        elif op == EPOLL_CTL_MOD and err == ENOENT:
+            # The kernel dropped the fd when it was closed; a new file has its number.
+            err = self._epoll_ctl(EPOLL_CTL_ADD, fd, mask)
+        elif op == EPOLL_CTL_DEL and (err == ENOENT or err == EBADF):
+            err = 0
+        if err:
+            errno = err
+            PyErr_SetFromErrno(OSError)
+        return 0
+
     cdef _drop_interest(self, int fd, FdEntry entry, int bit):
         cdef int mask = entry.mask & ~bit
         entry.mask = mask
         if mask:
-            self._backend.modify(fd, mask)
+            self._ctl(EPOLL_CTL_MOD, fd, mask)
         else:
             del self._fd_table[fd]
-            self._backend.unregister(fd)
+            self._ctl(EPOLL_CTL_DEL, fd, 0)
 
     def add_reader(self, fd, callback, *args):
         self._ensure_fd_no_transport(fd)
@@ -525,7 +718,10 @@ cdef class CScheduler:
                 fileno = int(fileno.fileno())
             except (AttributeError, TypeError, ValueError):
                 raise ValueError(f"Invalid file object: {fd!r}") from None
-        transport = self._transports.get(fileno)
+        # The WeakValueDictionary's own dict: its get() raises and catches a
+        # KeyError for every fd without a transport, the common case.
+        ref = self._transports.data.get(fileno)
+        transport = None if ref is None else ref()
         if transport is not None and not transport.is_closing():
             raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")
 
@@ -535,15 +731,55 @@ cdef class CScheduler:
         self._last_poll = float("-inf")
         if run_listeners:
             notify_run(self)
-        super().run_forever()
+        # asyncio's BaseEventLoop.run_forever, with the loop over steps in C.
+        if _HAS_RUN_FOREVER_SETUP:
+            try:
+                self._run_forever_setup()
+                self._run_steps()
+            finally:
+                self._run_forever_cleanup()
+            return
+        self._check_closed()
+        self._check_running()
+        self._set_coroutine_origin_tracking(self._debug)
+        old_agen_hooks = sys.get_asyncgen_hooks()
+        try:
+            self._thread_id = _get_ident()
+            sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook,
+                                   finalizer=self._asyncgen_finalizer_hook)
+            _set_running_loop(self)
+            self._run_steps()
+        finally:
+            self._stopping = False
+            self._thread_id = None
+            _set_running_loop(None)
+            self._set_coroutine_origin_tracking(False)
+            sys.set_asyncgen_hooks(*old_agen_hooks)
+
+    cdef int _run_steps(self) except -1:
+        """Run steps until stop(); calls an overridden _run_once() if there is one."""
+        native = (getattr(type(self), "_run_once", None) is _NATIVE_RUN_ONCE
+                  and (self._instance_dict is None or "_run_once" not in self._instance_dict))
+        while True:
+            if native:
+                self._step()
+            else:
+                self._run_once()
+            if self._stopping:
+                break
+        return 0
 
     cdef inline void _queue_io(self, list ready, int fd, unsigned int ev) except *:
         cdef object found = self._fd_table.get(fd)
         cdef FdEntry entry
         cdef Handle handle
+        cdef uint64_t counter
         if found is None:
             if fd == self._wakeup_fd:
-                self._wakeup.drain()
+                if self._wakeup_is_eventfd:
+                    read(fd, &counter, 8)  # Resets the eventfd; EAGAIN: already reset.
+                else:
+                    self._wakeup.drain()
                 self._wake_pending = False
             return
         entry = <FdEntry>found
@@ -591,6 +827,10 @@ cdef class CScheduler:
         return n
 
     def _run_once(self):
+        self._step()
+
+    cdef int _step(self) except -1:
+        """One step of the loop (asyncio's _run_once)."""
         cdef list scheduled = self._scheduled
         cdef list ready = self._ready
         cdef Py_ssize_t count
@@ -610,17 +850,17 @@ cdef class CScheduler:
             else:
                 while scheduled and (<TimerHandle>scheduled[0])._cancelled:
                     self._timer_cancelled_count -= 1
-                    timer = <TimerHandle>_heappop(scheduled)
+                    timer = _heap_pop(scheduled)
                     timer._scheduled = False
 
         if ready:
-            if self.time() - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping:
+            if self._now() - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping:
                 skip_poll = True
             timeout = 0
         elif self._stopping:
             timeout = 0
         elif scheduled:
-            timeout = (<TimerHandle>scheduled[0])._when - self.time()
+            timeout = (<TimerHandle>scheduled[0])._when - self._now()
             if timeout > _MAXIMUM_POLL_TIMEOUT:
                 timeout = _MAXIMUM_POLL_TIMEOUT
             elif timeout < 0:
@@ -639,28 +879,32 @@ cdef class CScheduler:
                 if events:
                     self._process_events(events)
                 events = None
-            self._last_poll = self.time()
+            self._last_poll = self._now()
             if self._tracer is not None:
                 self._tracer.poll(start, self._last_poll, n)
             ready = self._ready
 
         if scheduled:
-            end_time = self.time() + self._clock_resolution
+            end_time = self._now() + self._clock_resolution
             while scheduled:
                 timer = <TimerHandle>scheduled[0]
                 if timer._when >= end_time:
                     break
-                _heappop(scheduled)
+                _heap_pop(scheduled)
                 timer._scheduled = False
                 ready.append(timer)
 
         # Run what is queued now; what these callbacks schedule waits for the next step.
         todo = ready
-        self._ready = []
+        if self._spare_ready is not None:
+            self._ready = self._spare_ready
+            self._spare_ready = None
+        else:
+            self._ready = []
         ntodo = len(todo)
         if self._debug or self._tracer is not None:
             self._run_slow(todo)
-            return
+            return 0
         i = 0
         try:
             while i < ntodo:
@@ -684,6 +928,15 @@ cdef class CScheduler:
             if i < ntodo:
                 # An exception escaped (KeyboardInterrupt, SystemExit): keep the rest.
                 self._ready[0:0] = todo[i:]
+        # All ran: empty the list, keeping its storage, for the next step's queue.
+        cdef PyObject **items
+        if len(todo) == ntodo and (<PyListObject*>todo).allocated <= 4096:
+            items = (<PyListObject*>todo).ob_item
+            Py_SET_SIZE(<PyObject*>todo, 0)
+            for i in range(ntodo):
+                Py_XDECREF(items[i])  # None: run handles were dropped one by one
+            self._spare_ready = todo
+        return 0
 
     def _purge_cancelled_timers(self):
         kept = []
@@ -733,3 +986,10 @@ cdef class CScheduler:
         finally:
             if i < ntodo:
                 self._ready[0:0] = todo[i:]
+
+
+_NATIVE_TIME = CScheduler.time
+_NATIVE_GET_DEBUG = CScheduler.get_debug
+_NATIVE_CALL_AT = CScheduler.call_at
+_NATIVE_CANCELLED = CScheduler._timer_handle_cancelled
+_NATIVE_RUN_ONCE = CScheduler._run_once

@@ -32,12 +32,20 @@ from ._signals import Signals
 from ._sockops import SockOps
 from ._subprocess import Subprocesses
 
+# Size of the loop's receive buffer: how much one read of a transport asks for.
+RECV_BUFFER_SIZE = 256 * 1024
+
 
 class Lifecycle:
     """Creating and closing a loop: what every part needs set up and torn down."""
 
     def __init__(self, backend: Backend | None = None) -> None:
         super().__init__()
+        # One receive buffer per loop, shared by its transports and sock_recv():
+        # a read lands here and only the bytes received are copied out. Reading
+        # into a fresh 256 KiB bytes object instead costs malloc an mmap(),
+        # an mremap() and a munmap() per read.
+        self._recv_view = memoryview(bytearray(RECV_BUFFER_SIZE))
         self._transports = weakref.WeakValueDictionary()
         self._unix_server_sockets = {}
         self._init_scheduler(backend)

@@ -13,12 +13,23 @@ import functools
 import socket
 from asyncio import base_events
 
+from ._transports.base import family_and_type
+
 _check_ssl_socket = base_events._check_ssl_socket
+_socket_type = socket.socket
+# sock_recv(n) past this size reads through the loop's receive buffer.
+_LARGE_RECV = 64 * 1024
 
 
 # The retried operations look the method up on each attempt, as asyncio does.
 def _recv(sock, n):
     return sock.recv(n)
+
+
+def _recv_copy(sock, view, n):
+    """``sock.recv(n)`` through the loop's receive buffer (see ``SockOps.sock_recv``)."""
+    nbytes = sock.recv_into(view, n)
+    return view[:nbytes].tobytes()
 
 
 def _recv_into(sock, buf):
@@ -53,6 +64,15 @@ class SockOps:
 
     async def sock_recv(self, sock, n):
         self._check_sock(sock)
+        if n > _LARGE_RECV and type(sock) is _socket_type and n <= len(self._recv_view):
+            # A large recv(n) allocates n bytes (an mmap() past glibc's threshold)
+            # and shrinks them to what arrived; the loop's buffer avoids both.
+            view = self._recv_view
+            try:
+                return _recv_copy(sock, view, n)
+            except (BlockingIOError, InterruptedError):
+                pass
+            return await self._wait_and_retry(sock, True, _recv_copy, (sock, view, n))
         try:
             return sock.recv(n)
         except (BlockingIOError, InterruptedError):
@@ -177,11 +197,10 @@ class SockOps:
 
     async def sock_connect(self, sock, address):
         self._check_sock(sock)
-        if sock.family == socket.AF_INET or (
-            base_events._HAS_IPv6 and sock.family == socket.AF_INET6
-        ):
+        family, kind = family_and_type(sock)
+        if family == socket.AF_INET or (base_events._HAS_IPv6 and family == socket.AF_INET6):
             resolved = await self._ensure_resolved(
-                address, family=sock.family, type=sock.type, proto=sock.proto, loop=self
+                address, family=family, type=kind, proto=sock.proto, loop=self
             )
             _, _, _, _, address = resolved[0]
         fut = self.create_future()

@@ -14,8 +14,10 @@ scheduled.
 
 from __future__ import annotations
 
+import _socket
 import inspect
 import logging
+import socket
 import warnings
 from asyncio import base_events, transports, trsock
 from collections import deque
@@ -26,6 +28,30 @@ logger = logging.getLogger("asyncio")
 # asyncio's Server counts its connections through _attach/_detach; from 3.12.1
 # on they take the transport (for close_clients/abort_clients).
 _SERVER_TRACKS_TRANSPORTS = "transport" in inspect.signature(base_events.Server._attach).parameters
+
+
+_raw_family = _socket.socket.family.__get__
+_raw_type = _socket.socket.type.__get__
+
+
+def family_and_type(sock: Any) -> tuple[int, int]:
+    """``(sock.family, sock.type)`` as plain ints.
+
+    socket.socket's properties convert both to enums on each access, which
+    costs more than the attribute read itself.
+    """
+    if isinstance(sock, _socket.socket):
+        return _raw_family(sock), _raw_type(sock)
+    return sock.family, sock.type
+
+
+def set_nodelay(sock: Any) -> None:
+    """asyncio's base_events._set_nodelay: TCP_NODELAY on a TCP socket."""
+    family, kind = family_and_type(sock)
+    if (family == socket.AF_INET or family == socket.AF_INET6) and (
+        kind == socket.SOCK_STREAM and sock.proto == socket.IPPROTO_TCP
+    ):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def server_attach(server: Any, transport: Any) -> None:
@@ -128,7 +154,7 @@ class FlowControl(transports._FlowControlMixin):
 class SocketTransport(FlowControl):
     """State and teardown shared by the stream and datagram socket transports."""
 
-    max_size = 256 * 1024  # How much one recv() asks for.
+    max_size = 256 * 1024  # How much one read asks for (at most the loop's buffer).
     _sock = None  # Read by __del__ even when __init__ failed.
 
     def __init__(self, loop, sock, protocol, extra=None, server=None) -> None:
@@ -148,6 +174,11 @@ class SocketTransport(FlowControl):
                 self._extra["peername"] = None
         self._sock = sock
         self._sock_fd = sock.fileno()
+        # The loop's receive buffer (see vif._loop.Lifecycle), cut to max_size.
+        view = loop._recv_view
+        if self.max_size < len(view):
+            view = view[: self.max_size]
+        self._recv_view = view
         self._protocol_connected = False
         self.set_protocol(protocol)
         self._server = server

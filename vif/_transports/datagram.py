@@ -1,5 +1,9 @@
 """The datagram socket transport (UDP and Unix datagram sockets).
 
+A connected IPv4 endpoint reads with ``recv_into`` and reports its peer's
+address (what ``recvfrom`` would say: the kernel delivers nothing else to a
+connected socket) without formatting it anew for each datagram.
+
 Follows the running Python's asyncio: from 3.13 an empty datagram is sent and
 the write-buffer size counts 8 header bytes a datagram; before, empty data is
 ignored.
@@ -8,10 +12,11 @@ ignored.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from asyncio import constants, futures, transports
 
-from .base import SocketTransport
+from .base import SocketTransport, family_and_type
 
 logger = logging.getLogger("asyncio")
 
@@ -25,6 +30,8 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
     def __init__(self, loop, sock, protocol, address=None, waiter=None, extra=None) -> None:
         super().__init__(loop, sock, protocol, extra)
         self._address = address
+        peer = self._extra["peername"]
+        self._peer = peer if peer and family_and_type(sock)[0] == socket.AF_INET else None
         loop._call_soon(protocol.connection_made, (self,), None)
         loop._call_soon(self._start_reading, (), None)
         if waiter is not None:
@@ -33,8 +40,13 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
     def _read_ready(self) -> None:
         if self._conn_lost:
             return
+        view = self._recv_view
         try:
-            data, addr = self._sock.recvfrom(self.max_size)
+            if self._peer is None:
+                nbytes, addr = self._sock.recvfrom_into(view)
+            else:
+                nbytes = self._sock.recv_into(view)
+                addr = self._peer
         except (BlockingIOError, InterruptedError):
             pass
         except OSError as exc:
@@ -44,7 +56,7 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
         except BaseException as exc:
             self._fatal_error(exc, "Fatal read error on datagram transport")
         else:
-            self._protocol.datagram_received(data, addr)
+            self._protocol.datagram_received(view[:nbytes].tobytes(), addr)
 
     def sendto(self, data, addr=None) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):

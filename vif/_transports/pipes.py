@@ -71,15 +71,20 @@ class ReadPipeTransport(transports.ReadTransport):
         return "<{}>".format(" ".join(info))
 
     def _read_ready(self) -> None:
+        # Read into the loop's receive buffer (see vif._loop.Lifecycle) and copy
+        # out what arrived: os.read() of 256 KiB would mmap() a fresh buffer.
+        view = self._loop._recv_view
+        if self.max_size < len(view):
+            view = view[: self.max_size]
         try:
-            data = os.read(self._fileno, self.max_size)
+            nbytes = os.readv(self._fileno, (view,))
         except (BlockingIOError, InterruptedError):
             pass
         except OSError as exc:
             self._fatal_error(exc, "Fatal read error on pipe transport")
         else:
-            if data:
-                self._protocol.data_received(data)
+            if nbytes:
+                self._protocol.data_received(view[:nbytes].tobytes())
             else:
                 if self._loop.get_debug():
                     logger.info("%r was closed by peer", self)

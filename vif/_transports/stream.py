@@ -1,7 +1,8 @@
 """The stream socket transport (TCP and Unix stream sockets): the network hot path.
 
-Reads go straight from ``recv`` (or ``recv_into`` the protocol's buffer, for a
-BufferedProtocol) to the protocol. Writes try ``send`` at once and buffer only
+Reads go ``recv_into`` the loop's receive buffer and only the bytes received
+are copied out for the protocol (or ``recv_into`` the protocol's buffer, for a
+BufferedProtocol). Writes try ``send`` at once and buffer only
 what the kernel did not take; the buffer is flushed with vectored ``sendmsg``
 when the socket becomes writable again.
 """
@@ -12,9 +13,9 @@ import itertools
 import logging
 import os
 import socket
-from asyncio import base_events, constants, futures, protocols
+from asyncio import constants, futures, protocols
 
-from .base import SocketTransport
+from .base import SocketTransport, set_nodelay
 
 logger = logging.getLogger("asyncio")
 
@@ -45,7 +46,7 @@ class StreamTransport(SocketTransport):
         super().__init__(loop, sock, protocol, extra, server)
         self._eof = False
         self._empty_waiter = None
-        base_events._set_nodelay(sock)
+        set_nodelay(sock)
         loop._call_soon(protocol.connection_made, (self,), None)
         loop._call_soon(self._start_reading, (), None)
         if waiter is not None:
@@ -63,8 +64,9 @@ class StreamTransport(SocketTransport):
     def _read_ready_data(self) -> None:
         if self._conn_lost:
             return
+        view = self._recv_view
         try:
-            data = self._sock.recv(self.max_size)
+            nbytes = self._sock.recv_into(view)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
@@ -72,9 +74,10 @@ class StreamTransport(SocketTransport):
         except BaseException as exc:
             self._fatal_error(exc, "Fatal read error on socket transport")
             return
-        if not data:
+        if not nbytes:
             self._read_eof()
             return
+        data = view[:nbytes].tobytes()
         try:
             self._protocol.data_received(data)
         except (SystemExit, KeyboardInterrupt):

@@ -1,0 +1,116 @@
+"""The scheduler's overridable parts: time(), call_at(), _run_once(), create_future().
+
+The compiled loop reads the clock, pushes timers and runs its steps in C; it
+must still honour a loop whose methods are overridden (by a subclass or on the
+instance), as asyncio's BaseEventLoop does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from vif_testing import is_reference, run
+
+
+def test_timers_fire_in_time_then_schedule_order(loop_factory):
+    order = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        when = loop.time() + 0.01
+        for i in range(50):
+            loop.call_at(when + (i % 5) * 0.001, order.append, ((i % 5), i))
+        cancelled = [loop.call_later(0.002, order.append, "cancelled") for _ in range(300)]
+        for h in cancelled:
+            h.cancel()
+        await asyncio.sleep(0.03)
+
+    run(loop_factory, main())
+    assert len(order) == 50
+    groups = [group for group, _ in order]
+    assert groups == sorted(groups)
+    if not is_reference(loop_factory):  # vif: equal times run in the order scheduled
+        assert order == sorted(order)
+
+
+def test_instance_time_override_drives_timers(loop_factory):
+    async def main():
+        loop = asyncio.get_running_loop()
+        real_time = loop.time
+        offset = 0.0
+        loop.time = lambda: real_time() + offset  # the loop must read this clock
+        try:
+            fut = loop.create_future()
+            loop.call_later(20, fut.set_result, "fired")
+            # Jump the clock past the timer (and not past run()'s 30 s guard):
+            # the next steps must run it without waiting.
+            offset = 21.0
+            for _ in range(5):
+                await asyncio.sleep(0)
+            return fut.done()
+        finally:
+            del loop.time
+
+    assert run(loop_factory, main())
+
+
+def test_subclass_call_at_sees_call_later(loop_factory):
+    seen = []
+
+    class Loop(loop_factory):
+        def call_at(self, when, callback, *args, context=None):
+            seen.append(when)
+            return super().call_at(when, callback, *args, context=context)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        loop.call_later(10, print).cancel()
+        assert seen and seen[-1] >= t0 + 10
+
+    run(Loop, main())
+
+
+def test_subclass_run_once_is_called(loop_factory):
+    class Loop(loop_factory):
+        steps = 0
+
+        def _run_once(self):
+            type(self).steps += 1
+            super()._run_once()
+
+    async def main():
+        await asyncio.sleep(0)
+
+    run(Loop, main())
+    assert Loop.steps > 0
+
+
+def test_create_future_belongs_to_its_loop_running_or_not(loop_factory):
+    loop = loop_factory()
+    other = loop_factory()
+    try:
+        fut = loop.create_future()
+        assert fut.get_loop() is loop
+
+        async def inner():
+            return other.create_future().get_loop(), loop.create_future().get_loop()
+
+        got_other, got_loop = loop.run_until_complete(inner())
+        assert got_other is other and got_loop is loop
+    finally:
+        other.close()
+        loop.close()
+
+
+def test_get_debug_follows_set_debug(loop_factory):
+    loop = loop_factory()
+    try:
+        assert loop.get_debug() is False
+        loop.set_debug(True)
+        assert loop.get_debug() is True
+        handle = loop.call_soon(print)
+        handle.cancel()
+        assert "print" in repr(handle)  # debug mode keeps the description
+    finally:
+        loop.close()
