@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import errno as _errno
 import os
+from collections.abc import Awaitable
 from typing import Any
 
 from . import _pool, _uring
@@ -129,24 +130,32 @@ class _ReadAll(_Op):
     def start(self, size: int) -> None:
         self.parts: list[bytes] = []
         self.got = 0
+        self.probe: Any = None
         self._issue(size)
 
     def _issue(self, size: int) -> None:
         be = self.be
-        self.probe = bytearray(PROBE)
+        if self.probe is None:
+            self.probe = be.take_buffer()  # pooled; given back by finish()
+        be.handlers[self.id] = self
+        ud = self.id << 2
+        prep = be.ring.prep
         if size >= 2:
             size = min(size, _MAX_RW)
             self.main, addr = new_bytes(size)
             self.main_n = size
             be.reserve(2)
-            be.prep(self, 0, _uring.OP_READ, fd=self.fd, addr=addr, length=size, off=U64_MAX,
-                    flags=IOSQE_IO_LINK)
+            prep(_uring.OP_READ, ud, self.fd, addr, size, U64_MAX, 0, IOSQE_IO_LINK)
         else:
             self.main = None
             be.reserve(1)
-        be.prep(self, 1, _uring.OP_READ, fd=self.fd, addr=buffer_address(self.probe),
-                length=PROBE, off=U64_MAX)
+        prep(_uring.OP_READ, ud | 1, self.fd, self.probe[1], PROBE, U64_MAX)
         self.keep = [self.main, self.probe]
+
+    def finish(self, result: Any = None, exc: BaseException | None = None) -> None:
+        probe, self.probe = self.probe, None
+        self.be.give_buffer(probe)
+        super().finish(result, exc)
 
     def on_cqe(self, tag: int, res: int) -> None:
         if tag == 0:
@@ -172,7 +181,7 @@ class _ReadAll(_Op):
             parts = self.parts
             self.finish(parts[0] if len(parts) == 1 else b"".join(parts))
             return
-        self.parts.append(bytes(memoryview(self.probe)[:res]))
+        self.parts.append(self.probe[0][:res].tobytes())
         self._issue(CHUNK if res < PROBE else 4 * CHUNK)
 
 
@@ -443,23 +452,37 @@ class RingBackend:
 
     # -- operations ---------------------------------------------------------------------
 
-    async def single(self, opcode: int, names: tuple = (), cleanup=None, **kw: Any) -> int:
+    async def single(self, opcode: int, names: tuple = (), cleanup=None, keep: Any = None,
+                     fd: int = 0, addr: int = 0, length: int = 0, off: int = 0,
+                     op_flags: int = 0) -> int:
+        """One SQE (fields as in :meth:`_uring.Ring.prep`); ``keep``: what it points to."""
         if len(self.handlers) >= self._max_ops:
             await self._wait_room()
         op = _Single(self, names, cleanup)
-        op.keep = kw.pop("keep", [])
+        if keep is not None:
+            op.keep = keep
         self.reserve(1)
-        self.prep(op, 0, opcode, **kw)
-        return await self._run(op)
+        self.handlers[op.id] = op
+        self.ring.prep(opcode, op.id << 2, fd, addr, length, off, op_flags)
+        if not self._scheduled:  # kick(), inlined
+            if self.eager:
+                self.flush(reschedule=False)
+            else:
+                self._scheduled = True
+                self.loop.call_soon(self.flush)
+        try:
+            return await op.fut
+        except asyncio.CancelledError:
+            await _pool.after_cancel(op, self._cancel)
+            raise
 
-    async def openat(self, path: Any, flags: int, mode: int = 0o666) -> int:
+    def openat(self, path: Any, flags: int, mode: int = 0o666) -> Awaitable[int]:
         p = _cstr(path)
-        return await self.single(_uring.OP_OPENAT, (path,), _close_fd, fd=AT_FDCWD,
-                                 addr=_addr(p), length=mode, op_flags=flags | _O_CLOEXEC,
-                                 keep=[p])
+        return self.single(_uring.OP_OPENAT, (path,), _close_fd, [p], AT_FDCWD, _addr(p), mode,
+                           0, flags | _O_CLOEXEC)
 
-    async def close_fd(self, fd: int) -> None:
-        await self.single(_uring.OP_CLOSE, fd=fd)
+    def close_fd(self, fd: int) -> Awaitable[int]:
+        return self.single(_uring.OP_CLOSE, (), None, None, fd)
 
     async def read(self, fd: int, n: int, offset: int = -1) -> bytes:
         if n <= 0:
