@@ -53,8 +53,9 @@ class AsyncBase:
         self._fd = fd
         self._dirty = False  # the stdlib object may hold a read-ahead or write buffer
         self._it: Any = None  # iterator over lines fetched by ``async for``, not yet consumed
-        self._tail: Any = b"" if not isinstance(f, io.TextIOBase) else ""
-        self._binary = not isinstance(f, io.TextIOBase)
+        binary = type(f) is not io.TextIOWrapper and not isinstance(f, io.TextIOBase)
+        self._tail: Any = b"" if binary else ""
+        self._binary = binary
         self._fast: Any = None  # the RingBackend for reads/writes (regular files only)
         self._can_read = self._can_write = False
 
@@ -525,12 +526,14 @@ def wrap(f: Any, name: Any = None, ring: Any = None, fd: int = -1,
     ``inner``: the real file when ``f`` is a wrapper (``NamedTemporaryFile``).
     """
     kind = inner if inner is not None else f
-    if isinstance(kind, io.TextIOBase) or text:
+    if type(kind) is io.BufferedReader and not text:  # the common case, no ABC checks
+        cls: type[AsyncBase] = AsyncBufferedIOBase
+    elif type(kind) is io.TextIOWrapper or isinstance(kind, io.TextIOBase) or text:
         try:
             f._vif_newline = newline
         except AttributeError:
             pass
-        cls: type[AsyncBase] = AsyncTextIOWrapper
+        cls = AsyncTextIOWrapper
     elif isinstance(kind, io.RawIOBase):
         cls = AsyncFileIO
     else:

@@ -464,17 +464,7 @@ class RingBackend:
         self.reserve(1)
         self.handlers[op.id] = op
         self.ring.prep(opcode, op.id << 2, fd, addr, length, off, op_flags)
-        if not self._scheduled:  # kick(), inlined
-            if self.eager:
-                self.flush(reschedule=False)
-            else:
-                self._scheduled = True
-                self.loop.call_soon(self.flush)
-        try:
-            return await op.fut
-        except asyncio.CancelledError:
-            await _pool.after_cancel(op, self._cancel)
-            raise
+        return await self._run(op)
 
     def openat(self, path: Any, flags: int, mode: int = 0o666) -> Awaitable[int]:
         p = _cstr(path)
