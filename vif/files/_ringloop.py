@@ -599,8 +599,38 @@ class RingBackend:
         await self.single(_uring.OP_RENAMEAT, (src, dst), fd=AT_FDCWD, addr=_addr(s),
                           length=AT_FDCWD & 0xFFFFFFFF, off=_addr(d), op_flags=flags, keep=[s, d])
 
+    async def stat(self, path: Any, follow_symlinks: bool = True) -> os.stat_result:
+        """``os.stat(path)`` (``os.lstat`` without ``follow_symlinks``) as a ring ``statx``."""
+        p = _cstr(path)
+        buf = bytearray(_uring.STATX_SIZE)
+        await self.single(_uring.OP_STATX, (path,), None, [p, buf], AT_FDCWD, _addr(p),
+                          _uring.STATX_BASIC_STATS, buffer_address(buf),
+                          0 if follow_symlinks else _uring.AT_SYMLINK_NOFOLLOW)
+        return stat_result(buf)
+
     async def fsync(self, fd: int, datasync: bool = False) -> None:
         await self.single(_uring.OP_FSYNC, fd=fd, op_flags=1 if datasync else 0)
+
+
+def stat_result(buf: bytes | bytearray) -> os.stat_result:
+    """The ``os.stat_result`` that ``os.stat`` builds, from a ``struct statx``."""
+    (_mask, blksize, _attrs, nlink, uid, gid, mode, _spare, ino, size, blocks, _amask,
+     a_s, a_ns, _r1, _b_s, _b_ns, _r2, c_s, c_ns, _r3, m_s, m_ns, _r4,
+     rdev_major, rdev_minor, dev_major, dev_minor) = _uring.STATX.unpack_from(buf)
+    return os.stat_result(
+        (mode, ino, os.makedev(dev_major, dev_minor), nlink, uid, gid, size, a_s, m_s, c_s),
+        {
+            "st_atime": a_s + a_ns * 1e-9,
+            "st_mtime": m_s + m_ns * 1e-9,
+            "st_ctime": c_s + c_ns * 1e-9,
+            "st_atime_ns": a_s * 1_000_000_000 + a_ns,
+            "st_mtime_ns": m_s * 1_000_000_000 + m_ns,
+            "st_ctime_ns": c_s * 1_000_000_000 + c_ns,
+            "st_blksize": blksize,
+            "st_blocks": blocks,
+            "st_rdev": os.makedev(rdev_major, rdev_minor),
+        },
+    )
 
 
 _graveyard: list = []  # operations whose buffers must outlive a ring we could not drain

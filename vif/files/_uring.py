@@ -61,6 +61,13 @@ AT_REMOVEDIR = 0x200
 U64_MAX = (1 << 64) - 1  # "current file position" as an offset
 
 SQE = struct.Struct("<BBHiQQIIQHHiQQ")
+# struct statx: mask, blksize, attributes, nlink, uid, gid, mode, spare, ino, size, blocks,
+# attributes_mask, then atime, btime, ctime, mtime (sec, nsec, reserved), then rdev and dev
+# (major, minor); 256 bytes in all.
+STATX = struct.Struct("<IIQIIIHHQQQQ" + "qIi" * 4 + "IIII")
+STATX_SIZE = 256
+STATX_BASIC_STATS = 0x7FF
+AT_SYMLINK_NOFOLLOW = 0x100
 SQE3 = struct.Struct("<" + "BBHiQQIIQHHiQQ" * 3)  # a linked chain of three, in one call
 CQE = struct.Struct("<QiI")
 PARAMS = struct.Struct("<IIIIIII12x" + "IIIIIIIIQ" + "IIIIIIIIQ")
