@@ -218,3 +218,47 @@ def test_top_level_names():
                  "stdout", "stderr"):
         assert getattr(vif, name) is getattr(vif.files, name)
     assert vif.files.backend() in ("threads", "io_uring")
+
+
+def test_vif_os_stat_and_fsync_match_sync(arun, tmp_path):
+    """``stat``/``lstat`` (a ring statx on io_uring) give what ``os.stat`` gives, field by field."""
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 12345)
+    (tmp_path / "sl").symlink_to(f)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    # (atime left out: following a symlink reads it, which may update its atime)
+    names = ["st_mode", "st_ino", "st_dev", "st_nlink", "st_uid", "st_gid", "st_size",
+             "st_mtime", "st_ctime", "st_mtime_ns", "st_ctime_ns", "st_blksize", "st_blocks",
+             "st_rdev"]
+
+    def fields(st):
+        return tuple(st)[:7] + tuple(st)[8:], {n: getattr(st, n) for n in names}
+
+    cases = [(f, True), (tmp_path, True), (tmp_path / "sl", True), (tmp_path / "sl", False),
+             (tmp_path / "dangling", False), (tmp_path / "dangling", True),
+             (tmp_path / "missing", True), (f / "notdir", True), ("/dev/null", True),
+             (str(f).encode(), True)]
+
+    async def main():
+        out = []
+        for path, follow in cases:
+            call = vif.os.stat(path) if follow else vif.os.lstat(path)
+            kind, value = await async_outcome(call)
+            out.append((kind, fields(value) if kind == "ok" else value))
+        with open(f, "r+b") as fh:
+            await vif.os.fsync(fh)
+            await vif.os.fsync(fh.fileno())
+            await vif.os.fdatasync(fh.fileno())
+        bad = os.open(tmp_path, os.O_RDONLY)
+        os.close(bad)
+        out.append(await async_outcome(vif.os.fsync(bad)))
+        return out
+
+    got = arun(main)
+    expected = []
+    for path, follow in cases:
+        kind, value = sync_outcome(os.stat if follow else os.lstat, path)
+        expected.append((kind, fields(value) if kind == "ok" else value))
+    expected.append(sync_outcome(os.fsync, 10_000))
+    assert got[:-1] == expected[:-1]
+    assert got[-1][0] == "error" and got[-1][1][:2] == expected[-1][1][:2]  # EBADF

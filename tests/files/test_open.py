@@ -29,9 +29,22 @@ def text_file(tmp_path, request):
     return p, enc
 
 
+@pytest.fixture(params=["compiled", "python"])
+def line_iter(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``async for`` through the compiled LineIter and through the pure generator."""
+    from vif.files import _file
+
+    if request.param == "compiled":
+        if _file._LineIter is None:
+            pytest.skip("vif.files._clines is not compiled (or VIF_NO_EXTENSIONS=1)")
+    else:
+        monkeypatch.setattr(_file, "_LineIter", None)
+    return request.param
+
+
 @pytest.mark.parametrize("text_file", list(TEXTS), indirect=True)
 @pytest.mark.parametrize("newline", [None, "", "\n", "\r\n"])
-def test_text_read_matches_sync(arun, text_file, newline):
+def test_text_read_matches_sync(arun, text_file, newline, line_iter):
     path, enc = text_file
     with open(path, encoding=enc, newline=newline) as f:
         whole = f.read()
@@ -106,7 +119,7 @@ def test_binary_method_sequence_matches_sync(arun, tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["r", "rb"])
-def test_iteration_with_break_then_other_methods(arun, tmp_path, mode):
+def test_iteration_with_break_then_other_methods(arun, tmp_path, mode, line_iter):
     lines = [f"{i:06d} {'y' * (i % 70)}\n" for i in range(40_000)]
     path = tmp_path / "lines.txt"
     path.write_text("".join(lines))
@@ -141,7 +154,7 @@ def test_iteration_with_break_then_other_methods(arun, tmp_path, mode):
     assert rest == enc(tail[first_line_end:])
 
 
-def test_lines_are_fetched_a_chunk_per_hop(arun, tmp_path, monkeypatch):
+def test_lines_are_fetched_a_chunk_per_hop(arun, tmp_path, monkeypatch, line_iter):
     from vif.files import _file
 
     path = tmp_path / "many.txt"
@@ -273,7 +286,7 @@ METHODS = [
 ]
 
 
-def test_operations_on_closed_file_raise_valueerror(arun, tmp_path):
+def test_operations_on_closed_file_raise_valueerror(arun, tmp_path, line_iter):
     p = tmp_path / "c"
     p.write_bytes(b"data\n")
 
@@ -296,6 +309,44 @@ def test_operations_on_closed_file_raise_valueerror(arun, tmp_path):
 
     errors = arun(main)
     assert set(errors) == {name for name, _ in METHODS} | {"aiter"}
+
+
+def test_iteration_cancelled_during_a_fetch(arun, tmp_path, line_iter):
+    """Cancelling ``async for`` while a chunk is being fetched leaves the file usable.
+
+    (The lines of the cancelled fetch are lost, as a cancelled ``read()``'s data is.)
+    """
+    path = tmp_path / "lines.txt"
+    path.write_text("".join(f"{i}\n" for i in range(50_000)))
+
+    async def main():
+        import asyncio
+
+        async with vif.open(path) as f:
+            started = asyncio.Event()
+
+            async def consume():
+                n = 0
+                async for _ in f:
+                    n += 1
+                    started.set()
+                return n
+
+            task = asyncio.ensure_future(consume())
+            await started.wait()
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                cancelled = True
+            else:
+                cancelled = False
+            rest = [line async for line in f]  # the file is still usable
+            return cancelled, task.done(), rest
+
+    cancelled, done, rest = arun(main)
+    assert cancelled and done
+    assert all(line.endswith("\n") for line in rest)
 
 
 @pytest.mark.parametrize("case", [

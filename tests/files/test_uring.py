@@ -189,3 +189,43 @@ def test_one_ring_per_loop_and_closed_loops_are_swept():
         assert first.closed and not second.closed
     finally:
         _backend.set_backend(None)
+
+
+@needs_uring
+@pytest.mark.parametrize("batch", ["1", "0"], ids=["batched", "eager"])
+def test_submissions_batched_per_iteration_or_eager(tmp_path, monkeypatch, batch):
+    """By default the operations staged in one loop iteration share one io_uring_enter."""
+    monkeypatch.setenv("VIF_FILES_URING_BATCH", batch)
+    paths = []
+    for i in range(32):
+        p = tmp_path / f"f{i}"
+        p.write_bytes(bytes([i]) * (100 + i))
+        paths.append(p)
+    calls = []
+    real_enter = _uring.enter
+
+    def counting_enter(*args):
+        calls.append(args[1])  # to_submit
+        return real_enter(*args)
+
+    monkeypatch.setattr(_uring, "enter", counting_enter)
+    _backend.set_backend("io_uring")
+    try:
+        async def main():
+            await vif.read_bytes("/dev/null")
+            calls.clear()
+            got = await asyncio.gather(*(vif.read_bytes(p) for p in paths))
+            with pytest.raises(FileNotFoundError) as info:
+                await vif.read_bytes(tmp_path / "missing")
+            assert info.value.filename == str(tmp_path / "missing")
+            return got, len(_backend.for_loop().handlers)
+
+        got, in_flight = asyncio.run(main())
+        assert got == [p.read_bytes() for p in paths]
+        assert in_flight == 0
+        if batch == "1":
+            assert calls[0] == 3 * 32  # the 32 linked chains in one submission
+        else:
+            assert calls[:32] == [3] * 32
+    finally:
+        _backend.set_backend(None)

@@ -133,7 +133,7 @@ async def _open(file: Any, mode: str, buffering: int, encoding: str | None, erro
             raise OSError(exc.errno, exc.strerror, name) from None
         raise
     raw = f
-    while not isinstance(raw, io.FileIO):
+    while type(raw) is not io.FileIO:
         raw = raw.buffer if hasattr(raw, "buffer") else raw.raw
     raw.name = name
     return wrap(f, name, be, fd, newline, regular=stat.S_ISREG(st_mode))

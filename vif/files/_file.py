@@ -25,6 +25,13 @@ from . import _pool
 LINES_HINT = 256 * 1024  # bytes of lines fetched per hop by ``async for``
 _run = _pool.run
 
+_LineIter: Any = None  # the compiled ``async for`` iterator (vif.files._clines), if built
+if not os.environ.get("VIF_NO_EXTENSIONS"):
+    try:
+        from ._clines import LineIter as _LineIter
+    except ImportError:  # not compiled: the pure-Python generator below serves
+        pass
+
 
 def _closed() -> ValueError:
     return ValueError("I/O operation on closed file.")
@@ -46,8 +53,9 @@ class AsyncBase:
         self._fd = fd
         self._dirty = False  # the stdlib object may hold a read-ahead or write buffer
         self._it: Any = None  # iterator over lines fetched by ``async for``, not yet consumed
-        self._tail: Any = b"" if not isinstance(f, io.TextIOBase) else ""
-        self._binary = not isinstance(f, io.TextIOBase)
+        binary = type(f) is not io.TextIOWrapper and not isinstance(f, io.TextIOBase)
+        self._tail: Any = b"" if binary else ""
+        self._binary = binary
         self._fast: Any = None  # the RingBackend for reads/writes (regular files only)
         self._can_read = self._can_write = False
 
@@ -87,6 +95,8 @@ class AsyncBase:
         await self.close()
 
     def __aiter__(self) -> AsyncIterator[Any]:
+        if _LineIter is not None:
+            return _LineIter(self)
         return self._lines()
 
     async def __anext__(self) -> Any:
@@ -99,22 +109,28 @@ class AsyncBase:
         # One hop fetches ~LINES_HINT bytes of lines with the stdlib's readlines(), which
         # splits and decodes as fast as sync iteration; they are then yielded from memory.
         # (Splitting raw chunks here instead measured no faster, in text or binary mode.)
-        f = self._file
+        # The compiled twin, vif.files._clines.LineIter, does the same.
+        it = self._it
         while True:
-            it = self._it
             if it is not None:
                 for line in it:
                     yield line
                 if self._it is not it:  # another method took some pending lines: go on
+                    it = self._it
                     continue
-            if f.closed:
-                raise _closed()
-            self._dirty = True
-            lines = await _run(f.readlines, LINES_HINT)
+            lines = await self._fetch_lines()
             if not lines:
                 self._it = None
                 return
-            self._it = iter(lines)
+            it = self._it = iter(lines)
+
+    async def _fetch_lines(self) -> list[Any]:
+        """The next ~LINES_HINT bytes of lines (one hop), for ``async for``."""
+        f = self._file
+        if f.closed:
+            raise _closed()
+        self._dirty = True
+        return await _run(f.readlines, LINES_HINT)
 
     # -- pending lines ----------------------------------------------------------------
 
@@ -510,12 +526,14 @@ def wrap(f: Any, name: Any = None, ring: Any = None, fd: int = -1,
     ``inner``: the real file when ``f`` is a wrapper (``NamedTemporaryFile``).
     """
     kind = inner if inner is not None else f
-    if isinstance(kind, io.TextIOBase) or text:
+    if type(kind) is io.BufferedReader and not text:  # the common case, no ABC checks
+        cls: type[AsyncBase] = AsyncBufferedIOBase
+    elif type(kind) is io.TextIOWrapper or isinstance(kind, io.TextIOBase) or text:
         try:
             f._vif_newline = newline
         except AttributeError:
             pass
-        cls: type[AsyncBase] = AsyncTextIOWrapper
+        cls = AsyncTextIOWrapper
     elif isinstance(kind, io.RawIOBase):
         cls = AsyncFileIO
     else:

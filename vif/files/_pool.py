@@ -89,35 +89,44 @@ async def wait_job(job: Job, cancel: Callable[[Job], None] | None = None,
     try:
         return await job.fut
     except asyncio.CancelledError:
-        job.fut.cancel()  # whatever comes now is ours to clean up, never a live result
-        if job.state == _DONE:
-            if job.exc is None and job.cleanup is not None:
-                job.cleanup(job.result)
-                job.cleanup = None
-            raise
-        if not must_run and job.abandon():
-            raise
-        loop = job.fut.get_loop()
-        waiter = job.waiter = loop.create_future()
-        if cancel is not None:
-            cancel(job)  # may complete the job right away
-        timer = None
-        if grace is not None:
-            timer = loop.call_later(grace, _give_up, waiter)
-        while not waiter.done() and job.state != _DONE:
-            try:
-                await asyncio.shield(waiter)
-            except asyncio.CancelledError:
-                continue
-        if timer is not None:
-            timer.cancel()
-        if job.state != _DONE:  # gave up: Job.complete() runs the cleanup later
-            job.waiter = None
-            raise
+        await after_cancel(job, cancel, must_run, grace)
+        raise
+
+
+async def after_cancel(job: Job, cancel: Callable[[Job], None] | None = None,
+                       must_run: bool = False, grace: float | None = None) -> None:
+    """The task awaiting ``job`` was cancelled: settle the job (see :func:`wait_job`).
+
+    The caller re-raises the cancellation once this returns.
+    """
+    job.fut.cancel()  # whatever comes now is ours to clean up, never a live result
+    if job.state == _DONE:
         if job.exc is None and job.cleanup is not None:
             job.cleanup(job.result)
             job.cleanup = None
-        raise
+        return
+    if not must_run and job.abandon():
+        return
+    loop = job.fut.get_loop()
+    waiter = job.waiter = loop.create_future()
+    if cancel is not None:
+        cancel(job)  # may complete the job right away
+    timer = None
+    if grace is not None:
+        timer = loop.call_later(grace, _give_up, waiter)
+    while not waiter.done() and job.state != _DONE:
+        try:
+            await asyncio.shield(waiter)
+        except asyncio.CancelledError:
+            continue
+    if timer is not None:
+        timer.cancel()
+    if job.state != _DONE:  # gave up: Job.complete() runs the cleanup later
+        job.waiter = None
+        return
+    if job.exc is None and job.cleanup is not None:
+        job.cleanup(job.result)
+        job.cleanup = None
 
 
 def _give_up(waiter: asyncio.Future) -> None:

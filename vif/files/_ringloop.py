@@ -2,16 +2,17 @@
 
 Owns :class:`RingBackend`.  Completions are signalled through an eventfd the loop
 watches with ``add_reader`` (so it runs on stock asyncio, uvloop and vif alike).
-SQEs are submitted as soon as an operation is staged (page-cache hits then
-complete inside ``io_uring_enter`` and the awaiting task never suspends), and
-follow-up SQEs staged while completions are handled go in one submit;
-``VIF_FILES_URING_BATCH=1`` instead gathers one loop iteration's submissions in
-one ``call_soon`` callback.  ``read_bytes``/``write_bytes`` are one linked chain
+Submissions are batched per loop iteration: the first operation staged schedules
+one flush with ``call_soon``, and every operation staged until then goes to the
+kernel in the same ``io_uring_enter`` (page-cache hits complete inside it); a
+full SQ is flushed at once, and ``VIF_FILES_URING_BATCH=0`` submits each
+operation as soon as it is staged.  ``read_bytes``/``write_bytes`` are one linked chain
 (``openat`` into a direct descriptor -> ``read``/``write`` -> ``close``), so
-open + I/O + close cost one submission.  Every operation object keeps its
-buffers alive until its last completion arrives; a cancelled operation is
-cancelled in the kernel (``IORING_OP_ASYNC_CANCEL``) and waited for before the
-cancellation propagates (see :func:`vif.files._pool.wait_job`).
+open + I/O + close cost one submission; the ``openat`` posts a completion only
+if it fails.  An operation's SQEs carry ``id << 2 | tag`` as user_data.  Every
+operation object keeps its buffers alive until its last completion arrives; a
+cancelled operation is cancelled in the kernel (``IORING_OP_ASYNC_CANCEL``) and
+waited for before the cancellation propagates (see :func:`vif.files._pool.wait_job`).
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from __future__ import annotations
 import asyncio
 import errno as _errno
 import os
+from collections.abc import Awaitable
 from typing import Any
 
 from . import _pool, _uring
 from ._uring import (
     AT_FDCWD,
-    IOSQE_FIXED_FILE,
-    IOSQE_IO_HARDLINK,
     IOSQE_IO_LINK,
     U64_MAX,
     buffer_address,
@@ -63,19 +63,29 @@ def _oserror(res: int, filename: Any = None, filename2: Any = None) -> OSError:
 class _Op(_pool.Job):
     """A ring operation: one or more SQEs, completed by :meth:`on_cqe` on the loop thread."""
 
-    __slots__ = ("be", "uds", "keep")
+    __slots__ = ("be", "id", "keep")
 
     def __init__(self, be: RingBackend, cleanup=None) -> None:
-        super().__init__(None, (), be.loop.create_future(), cleanup)  # type: ignore[arg-type]
+        # Job's fields, set here directly (this runs once per operation).
+        self.fn = None
+        self.args = ()
+        self.fut = be.loop.create_future()
         self.state = _pool._RUNNING
+        self.result = self.exc = self.waiter = self.sink = None
+        self.cleanup = cleanup
         self.be = be
-        self.uds: list[int] = []
+        # Registered under ``id``: its SQEs carry user_data ``id << 2 | tag`` (tag 0..3).
+        # (Registered in ``be.handlers`` by its first :meth:`RingBackend.prep`.)
+        self.id = op_id = be._next
+        be._next = op_id + 1
         self.keep: list[Any] = []  # buffers and paths the kernel may still read or write
 
     def on_cqe(self, tag: int, res: int) -> None:
         raise NotImplementedError
 
     def finish(self, result: Any = None, exc: BaseException | None = None) -> None:
+        """The operation's last CQE arrived: unregister, release buffers, deliver."""
+        self.be.handlers.pop(self.id, None)
         self.keep = []
         self.complete(result, exc)
 
@@ -120,24 +130,32 @@ class _ReadAll(_Op):
     def start(self, size: int) -> None:
         self.parts: list[bytes] = []
         self.got = 0
+        self.probe: Any = None
         self._issue(size)
 
     def _issue(self, size: int) -> None:
         be = self.be
-        self.probe = bytearray(PROBE)
+        if self.probe is None:
+            self.probe = be.take_buffer()  # pooled; given back by finish()
+        be.handlers[self.id] = self
+        ud = self.id << 2
+        prep = be.ring.prep
         if size >= 2:
             size = min(size, _MAX_RW)
             self.main, addr = new_bytes(size)
             self.main_n = size
             be.reserve(2)
-            be.prep(self, 0, _uring.OP_READ, fd=self.fd, addr=addr, length=size, off=U64_MAX,
-                    flags=IOSQE_IO_LINK)
+            prep(_uring.OP_READ, ud, self.fd, addr, size, U64_MAX, 0, IOSQE_IO_LINK)
         else:
             self.main = None
             be.reserve(1)
-        be.prep(self, 1, _uring.OP_READ, fd=self.fd, addr=buffer_address(self.probe),
-                length=PROBE, off=U64_MAX)
+        prep(_uring.OP_READ, ud | 1, self.fd, self.probe[1], PROBE, U64_MAX)
         self.keep = [self.main, self.probe]
+
+    def finish(self, result: Any = None, exc: BaseException | None = None) -> None:
+        probe, self.probe = self.probe, None
+        self.be.give_buffer(probe)
+        super().finish(result, exc)
 
     def on_cqe(self, tag: int, res: int) -> None:
         if tag == 0:
@@ -163,7 +181,7 @@ class _ReadAll(_Op):
             parts = self.parts
             self.finish(parts[0] if len(parts) == 1 else b"".join(parts))
             return
-        self.parts.append(bytes(memoryview(self.probe)[:res]))
+        self.parts.append(self.probe[0][:res].tobytes())
         self._issue(CHUNK if res < PROBE else 4 * CHUNK)
 
 
@@ -177,55 +195,59 @@ class _ReadFile(_Op):
     ``openat`` (into a direct-descriptor slot) -> ``read`` of up to CHUNK bytes ->
     ``close`` (hard-linked, so it runs even when the read fails).  A file that
     fills the chunk is read again by :meth:`RingBackend.read_file` on a plain
-    descriptor, straight into an exact-size buffer.
+    descriptor, straight into an exact-size buffer.  The ``openat`` posts a
+    completion only when it fails (``IOSQE_CQE_SKIP_SUCCESS``, where the kernel
+    has it); the ``close`` always comes last and ends the operation.
     """
 
-    __slots__ = ("name", "path", "slot", "buf", "data", "error", "seen")
+    __slots__ = ("name", "path", "slot", "buf", "data", "error")
 
     def start(self, path: Any) -> None:
         be = self.be
         self.name = path
-        self.path = _cstr(path)
+        self.path = p = _cstr(path)
         self.slot = slot = be.slots.pop()
         self.buf = buf = be.take_buffer()
         self.data: Any = None
         self.error: BaseException | None = None
-        self.seen = 0
         be.reserve(3)
-        prep = be.prep
-        prep(self, 0, _uring.OP_OPENAT, fd=AT_FDCWD, addr=_addr(self.path), length=0,
-             op_flags=os.O_RDONLY, file_index=slot + 1, flags=IOSQE_IO_LINK)
-        prep(self, 1, _uring.OP_READ, fd=slot, addr=be.buffer_addr(buf), length=CHUNK, off=0,
-             flags=IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK)
-        prep(self, 2, _uring.OP_CLOSE, file_index=slot + 1)
-        self.keep = [self.path, buf]
+        be.handlers[self.id] = self
+        be.ring.prep_chain(self.id << 2, _uring.OP_READ, _addr(p), os.O_RDONLY, 0, slot, buf[1],
+                           CHUNK, 0, be.skip)
+        self.keep = [p, buf]
 
     def on_cqe(self, tag: int, res: int) -> None:
-        if tag == 0:
+        if tag == 1:
+            if self.error is None:
+                if res < 0:  # EISDIR is open()'s error in the sync call: it names the file
+                    self.error = _oserror(res, self.name if res == -_errno.EISDIR else None)
+                elif res < CHUNK:
+                    self.data = self.buf[0][:res].tobytes()
+                else:
+                    self.error = _Retry()  # bigger than a chunk: read it on a plain fd
+        elif tag == 0:
             if res > 0:  # a plain fd: this kernel has no direct descriptors
                 _close_fd(res)
                 self.be.direct = False
                 self.error = _Retry()
             elif res < 0:
                 self.error = _oserror(res, self.name)
-        elif tag == 1:
-            if self.error is None:
-                if res < 0:  # EISDIR is open()'s error in the sync call: it names the file
-                    self.error = _oserror(res, self.name if res == -_errno.EISDIR else None)
-                elif res < CHUNK:
-                    self.data = bytes(memoryview(self.buf)[:res])
-                else:
-                    self.error = _Retry()  # bigger than a chunk: read it on a plain fd
-        self.seen += 1
-        if self.seen == 3:
-            be = self.be
-            be.slots.append(self.slot)
-            buf, self.buf = self.buf, None
-            be.give_buffer(buf)
-            if self.error is not None:
-                self.finish(exc=self.error)
-            else:
-                self.finish(self.data)
+                if self.be.skip:
+                    # A failed CQE_SKIP_SUCCESS head: the read and close were cancelled
+                    # unexecuted and post nothing, so this is the last completion.
+                    self._done()
+        else:  # the close, last of the chain
+            self._done()
+
+    def _done(self) -> None:
+        be = self.be
+        be.slots.append(self.slot)
+        buf, self.buf = self.buf, None
+        be.give_buffer(buf)
+        if self.error is not None:
+            self.finish(exc=self.error)
+        else:
+            self.finish(self.data)
 
 
 class _WriteFile(_Op):
@@ -244,19 +266,20 @@ class _WriteFile(_Op):
         self.error: BaseException | None = None
         self.opened = False
         be.reserve(3)
-        be.prep(self, 0, _uring.OP_OPENAT, fd=AT_FDCWD, addr=_addr(self.path), length=0o666,
-                op_flags=flags, file_index=self.slot + 1, flags=IOSQE_IO_LINK)
+        be.handlers[self.id] = self
         off = U64_MAX if flags & os.O_APPEND else 0
-        be.prep(self, 1, _uring.OP_WRITE, fd=self.slot, addr=_addr(data) if data else 0,
-                length=min(len(data), _MAX_RW), off=off,
-                flags=IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK)
-        be.prep(self, 9, _uring.OP_CLOSE, file_index=self.slot + 1)
+        be.ring.prep_chain(self.id << 2, _uring.OP_WRITE, _addr(self.path), flags, 0o666,
+                           self.slot, _addr(data) if data else 0, min(len(data), _MAX_RW), off,
+                           be.skip)
         self.keep = [self.path, data]
 
     def on_cqe(self, tag: int, res: int) -> None:
-        if tag == 0:
+        if tag == 0:  # with CQE_SKIP_SUCCESS, only a failed open reports
             if res < 0:
                 self.error = _oserror(res, self.name)
+                if self.be.skip:  # ... and its cancelled write and close post nothing
+                    self.be.slots.append(self.slot)
+                    self.finish(exc=self.error)
             else:
                 self.opened = True
             return
@@ -267,7 +290,7 @@ class _WriteFile(_Op):
                 else:
                     self.written = res
             return
-        # tag 9: close (or its cancellation when the open failed)
+        # tag 2: close (or its cancellation when the open failed), always last
         self.be.slots.append(self.slot)
         if self.error is None and res < 0 and res != -_errno.ECANCELED:
             self.error = _oserror(res, self.name)
@@ -297,27 +320,28 @@ class RingBackend:
             raise
         self.direct = ring.files > 0
         self.slots = list(range(ring.files - 1, -1, -1))
-        self.handlers: dict[int, tuple[_Op, int]] = {}
+        # Operations with SQEs in the kernel, by id (user_data = id << 2 | tag); id 0 is
+        # never registered: cancellation requests carry it.
+        self.handlers: dict[int, _Op] = {}
         self._next = 1
         self._scheduled = False
-        # Eager: submit as soon as an operation is staged, so page-cache hits complete
-        # inside the submit and the awaiting task never suspends; VIF_FILES_URING_BATCH=1
-        # gathers the submissions of one loop iteration into one io_uring_enter instead.
-        self.eager = not os.environ.get("VIF_FILES_URING_BATCH")
-        self._limit = min(ring.cq_entries, 4 * ring.sq_entries) - 8
+        # A linked chain's openat posts no completion when it succeeds (kernel 5.17+).
+        self.skip = _uring.IOSQE_CQE_SKIP_SUCCESS if ring.features & _uring.FEAT_CQE_SKIP else 0
+        # Submissions are gathered per loop iteration: the first staged operation
+        # schedules one flush (call_soon); a full SQ is flushed at once.
+        # VIF_FILES_URING_BATCH=0 submits each operation as soon as it is staged.
+        self.eager = os.environ.get("VIF_FILES_URING_BATCH", "1") == "0"
+        # Operations in flight at most (each has up to 3 completions, plus cancellations).
+        self._max_ops = (min(ring.cq_entries, 4 * ring.sq_entries) - 8) // 4
         self._room: list[asyncio.Future] = []
-        self._buffers: list[bytearray] = []
-        self._addrs: dict[int, int] = {}
+        self._buffers: list[tuple[memoryview, int]] = []
         self.closed = False
 
     # -- plumbing ---------------------------------------------------------------------
 
     def prep(self, op: _Op, tag: int, opcode: int, **kw: int) -> None:
-        ud = self._next
-        self._next = ud + 1 if ud < U64_MAX else 1
-        self.handlers[ud] = (op, tag)
-        op.uds.append(ud)
-        self.ring.prep(opcode, ud, **kw)
+        self.handlers[op.id] = op
+        self.ring.prep(opcode, op.id << 2 | tag, **kw)
 
     def reserve(self, n: int) -> None:
         """Make room for ``n`` consecutive SQEs (a linked chain must go in one submit)."""
@@ -325,7 +349,7 @@ class RingBackend:
             self.flush(reschedule=False)
 
     def kick(self) -> None:
-        """Staged SQEs go to the kernel: now (default) or once per loop iteration."""
+        """Staged SQEs go to the kernel once per loop iteration (or now, if eager)."""
         if self.eager:
             self.flush(reschedule=False)
         elif not self._scheduled:
@@ -348,7 +372,7 @@ class RingBackend:
         self._reap()
 
     def _reap(self) -> None:
-        handlers = self.handlers
+        get = self.handlers.get
         ring = self.ring
         while True:
             cqes = ring.reap()
@@ -358,28 +382,23 @@ class RingBackend:
                     continue
                 break
             for ud, res, _flags in cqes:
-                entry = handlers.pop(ud, None)
-                if entry is not None:
-                    op, tag = entry
+                op = get(ud >> 2)
+                if op is not None:
                     try:
-                        op.uds.remove(ud)
-                    except ValueError:
-                        pass
-                    try:
-                        op.on_cqe(tag, res)
+                        op.on_cqe(ud & 3, res)
                     except BaseException as exc:  # a bug here must not wedge the ring
                         self.loop.call_exception_handler({
                             "message": "vif.files: error handling an io_uring completion",
                             "exception": exc,
                         })
-        if self._room and len(handlers) < self._limit:
+        if self._room and len(self.handlers) < self._max_ops:
             waiters, self._room = self._room, []
             for w in waiters:
                 if not w.done():
                     w.set_result(None)
 
-    async def _wait_room(self, need: int) -> None:
-        while len(self.handlers) + need > self._limit:
+    async def _wait_room(self) -> None:
+        while len(self.handlers) >= self._max_ops:
             w = self.loop.create_future()
             self._room.append(w)
             await w
@@ -387,34 +406,30 @@ class RingBackend:
     def _cancel(self, op: _Op) -> None:
         if self.closed:
             return
-        for ud in list(op.uds):
+        base = op.id << 2
+        for tag in range(3):  # the op's SQEs still in the kernel (others: ENOENT, ignored)
             self.reserve(1)
-            ud2 = self._next
-            self._next += 1
-            self.ring.prep(_uring.OP_ASYNC_CANCEL, ud2, addr=ud)
+            self.ring.prep(_uring.OP_ASYNC_CANCEL, 0, addr=base | tag)
         self.flush(reschedule=False)
 
     async def _run(self, op: _Op) -> Any:
         self.kick()
-        return await _pool.wait_job(op, self._cancel)
+        try:
+            return await op.fut
+        except asyncio.CancelledError:
+            await _pool.after_cancel(op, self._cancel)
+            raise
 
-    def take_buffer(self) -> bytearray:
+    def take_buffer(self) -> tuple[memoryview, int]:
+        """A pooled CHUNK-byte buffer and its address."""
         if self._buffers:
             return self._buffers.pop()
         buf = bytearray(CHUNK)
-        self._addrs[id(buf)] = buffer_address(buf)
-        return buf
+        return memoryview(buf), buffer_address(buf)
 
-    def buffer_addr(self, buf: bytearray) -> int:
-        return self._addrs[id(buf)]
-
-    def give_buffer(self, buf: bytearray | None) -> None:
-        if buf is None:
-            return
-        if len(self._buffers) < 128:
+    def give_buffer(self, buf: tuple[memoryview, int] | None) -> None:
+        if buf is not None and len(self._buffers) < 128:
             self._buffers.append(buf)
-        else:
-            del self._addrs[id(buf)]
 
     def close(self) -> None:
         """Tear the ring down (the loop is closing); in-flight buffers are kept alive."""
@@ -437,28 +452,34 @@ class RingBackend:
 
     # -- operations ---------------------------------------------------------------------
 
-    async def single(self, opcode: int, names: tuple = (), cleanup=None, **kw: Any) -> int:
-        await self._wait_room(1)
+    async def single(self, opcode: int, names: tuple = (), cleanup=None, keep: Any = None,
+                     fd: int = 0, addr: int = 0, length: int = 0, off: int = 0,
+                     op_flags: int = 0) -> int:
+        """One SQE (fields as in :meth:`_uring.Ring.prep`); ``keep``: what it points to."""
+        if len(self.handlers) >= self._max_ops:
+            await self._wait_room()
         op = _Single(self, names, cleanup)
-        op.keep = kw.pop("keep", [])
+        if keep is not None:
+            op.keep = keep
         self.reserve(1)
-        self.prep(op, 0, opcode, **kw)
+        self.handlers[op.id] = op
+        self.ring.prep(opcode, op.id << 2, fd, addr, length, off, op_flags)
         return await self._run(op)
 
-    async def openat(self, path: Any, flags: int, mode: int = 0o666) -> int:
+    def openat(self, path: Any, flags: int, mode: int = 0o666) -> Awaitable[int]:
         p = _cstr(path)
-        return await self.single(_uring.OP_OPENAT, (path,), _close_fd, fd=AT_FDCWD,
-                                 addr=_addr(p), length=mode, op_flags=flags | _O_CLOEXEC,
-                                 keep=[p])
+        return self.single(_uring.OP_OPENAT, (path,), _close_fd, [p], AT_FDCWD, _addr(p), mode,
+                           0, flags | _O_CLOEXEC)
 
-    async def close_fd(self, fd: int) -> None:
-        await self.single(_uring.OP_CLOSE, fd=fd)
+    def close_fd(self, fd: int) -> Awaitable[int]:
+        return self.single(_uring.OP_CLOSE, (), None, None, fd)
 
     async def read(self, fd: int, n: int, offset: int = -1) -> bytes:
         if n <= 0:
             return b""
         n = min(n, _MAX_RW)
-        await self._wait_room(1)
+        if len(self.handlers) >= self._max_ops:
+            await self._wait_room()
         op = _Read(self)
         if n >= _BIG:
             op.buf, addr = new_bytes(n)
@@ -479,7 +500,8 @@ class RingBackend:
             size = st.st_size - pos if st.st_size > pos else 0
         except OSError:
             size = 0
-        await self._wait_room(2)
+        if len(self.handlers) >= self._max_ops:
+            await self._wait_room()
         op = _ReadAll(self)
         op.fd, op.name = fd, name
         op.start(size)
@@ -510,14 +532,23 @@ class RingBackend:
                 return await self.readall(fd, path)
             finally:
                 await _close_quietly(self, fd)
-        if len(self.handlers) + 3 > self._limit:
-            await self._wait_room(3)
+        if len(self.handlers) >= self._max_ops:
+            await self._wait_room()
             if not self.slots:
                 return await self.read_file(path)
         op = _ReadFile(self)
         op.start(path)
+        if not self._scheduled:  # kick(), inlined
+            if self.eager:
+                self.flush(reschedule=False)
+            else:
+                self._scheduled = True
+                self.loop.call_soon(self.flush)
         try:
-            return await self._run(op)
+            return await op.fut
+        except asyncio.CancelledError:
+            await _pool.after_cancel(op, self._cancel)
+            raise
         except _Retry:
             fd = await self.openat(path, os.O_RDONLY)
             try:
@@ -529,7 +560,8 @@ class RingBackend:
         if type(data) is not bytes:
             data = bytes(data)
         if self.direct and self.slots and len(data) <= _MAX_RW:
-            await self._wait_room(3)
+            if len(self.handlers) >= self._max_ops:
+                await self._wait_room()
             if self.slots:
                 op = _WriteFile(self)
                 op.start(path, data, flags)
@@ -567,8 +599,38 @@ class RingBackend:
         await self.single(_uring.OP_RENAMEAT, (src, dst), fd=AT_FDCWD, addr=_addr(s),
                           length=AT_FDCWD & 0xFFFFFFFF, off=_addr(d), op_flags=flags, keep=[s, d])
 
+    async def stat(self, path: Any, follow_symlinks: bool = True) -> os.stat_result:
+        """``os.stat(path)`` (``os.lstat`` without ``follow_symlinks``) as a ring ``statx``."""
+        p = _cstr(path)
+        buf = bytearray(_uring.STATX_SIZE)
+        await self.single(_uring.OP_STATX, (path,), None, [p, buf], AT_FDCWD, _addr(p),
+                          _uring.STATX_BASIC_STATS, buffer_address(buf),
+                          0 if follow_symlinks else _uring.AT_SYMLINK_NOFOLLOW)
+        return stat_result(buf)
+
     async def fsync(self, fd: int, datasync: bool = False) -> None:
         await self.single(_uring.OP_FSYNC, fd=fd, op_flags=1 if datasync else 0)
+
+
+def stat_result(buf: bytes | bytearray) -> os.stat_result:
+    """The ``os.stat_result`` that ``os.stat`` builds, from a ``struct statx``."""
+    (_mask, blksize, _attrs, nlink, uid, gid, mode, _spare, ino, size, blocks, _amask,
+     a_s, a_ns, _r1, _b_s, _b_ns, _r2, c_s, c_ns, _r3, m_s, m_ns, _r4,
+     rdev_major, rdev_minor, dev_major, dev_minor) = _uring.STATX.unpack_from(buf)
+    return os.stat_result(
+        (mode, ino, os.makedev(dev_major, dev_minor), nlink, uid, gid, size, a_s, m_s, c_s),
+        {
+            "st_atime": a_s + a_ns * 1e-9,
+            "st_mtime": m_s + m_ns * 1e-9,
+            "st_ctime": c_s + c_ns * 1e-9,
+            "st_atime_ns": a_s * 1_000_000_000 + a_ns,
+            "st_mtime_ns": m_s * 1_000_000_000 + m_ns,
+            "st_ctime_ns": c_s * 1_000_000_000 + c_ns,
+            "st_blksize": blksize,
+            "st_blocks": blocks,
+            "st_rdev": os.makedev(rdev_major, rdev_minor),
+        },
+    )
 
 
 _graveyard: list = []  # operations whose buffers must outlive a ring we could not drain

@@ -39,6 +39,7 @@ OP_MKDIRAT = 37
 IOSQE_FIXED_FILE = 1 << 0
 IOSQE_IO_LINK = 1 << 2
 IOSQE_IO_HARDLINK = 1 << 3
+IOSQE_CQE_SKIP_SUCCESS = 1 << 6
 
 # io_uring_enter flags, register opcodes, features, mmap offsets.
 ENTER_GETEVENTS = 1
@@ -50,6 +51,7 @@ REGISTER_FILES2 = 13
 RSRC_REGISTER_SPARSE = 1
 FEAT_SINGLE_MMAP = 1 << 0
 FEAT_NODROP = 1 << 1
+FEAT_CQE_SKIP = 1 << 11
 OFF_SQ_RING = 0
 OFF_CQ_RING = 0x8000000
 OFF_SQES = 0x10000000
@@ -59,6 +61,14 @@ AT_REMOVEDIR = 0x200
 U64_MAX = (1 << 64) - 1  # "current file position" as an offset
 
 SQE = struct.Struct("<BBHiQQIIQHHiQQ")
+# struct statx: mask, blksize, attributes, nlink, uid, gid, mode, spare, ino, size, blocks,
+# attributes_mask, then atime, btime, ctime, mtime (sec, nsec, reserved), then rdev and dev
+# (major, minor); 256 bytes in all.
+STATX = struct.Struct("<IIQIIIHHQQQQ" + "qIi" * 4 + "IIII")
+STATX_SIZE = 256
+STATX_BASIC_STATS = 0x7FF
+AT_SYMLINK_NOFOLLOW = 0x100
+SQE3 = struct.Struct("<" + "BBHiQQIIQHHiQQ" * 3)  # a linked chain of three, in one call
 CQE = struct.Struct("<QiI")
 PARAMS = struct.Struct("<IIIIIII12x" + "IIIIIIIIQ" + "IIIIIIIIQ")
 assert SQE.size == 64 and CQE.size == 16 and PARAMS.size == 120
@@ -149,6 +159,7 @@ class Ring:
         self._sq, self._cq, self._sqes = sq, cq, sqes
         self._sq32 = memoryview(sq).cast("I")
         self._cq32 = memoryview(cq).cast("I")
+        self._cqb = memoryview(cq)
         self._sq_head, self._sq_tail = sq_head // 4, sq_tail // 4
         self._sq_mask = self._sq32[sq_mask // 4]
         self._sq_dropped = sq_dropped // 4
@@ -221,6 +232,33 @@ class Ring:
         self._tail = (tail + 1) & 0xFFFFFFFF
         self.pending += 1
 
+    def prep_chain(self, user_data: int, rw_op: int, path_addr: int, open_flags: int,
+                   mode: int, slot: int, buf_addr: int, length: int, off: int,
+                   open_sqe_flags: int = 0) -> None:
+        """Stage ``openat`` into direct slot ``slot`` -> ``rw_op`` on it -> ``close``, linked.
+
+        Their user_data are ``user_data`` + 0, 1, 2; the read/write is hard-linked to
+        the close, so the slot is emptied whatever happens.  The caller reserved 3 SQEs.
+        """
+        tail = self._tail
+        i = tail & self._sq_mask
+        if i + 3 > self.sq_entries:  # the chain wraps around the SQE array
+            self.prep(OP_OPENAT, user_data, AT_FDCWD, path_addr, mode, 0, open_flags,
+                      IOSQE_IO_LINK | open_sqe_flags, slot + 1)
+            self.prep(rw_op, user_data + 1, slot, buf_addr, length, off, 0,
+                      IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK)
+            self.prep(OP_CLOSE, user_data + 2, file_index=slot + 1)
+            return
+        SQE3.pack_into(
+            self._sqes, i * 64,
+            OP_OPENAT, IOSQE_IO_LINK | open_sqe_flags, 0, AT_FDCWD, 0, path_addr, mode,
+            open_flags, user_data, 0, 0, slot + 1, 0, 0,
+            rw_op, IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK, 0, slot, off, buf_addr, length, 0,
+            user_data + 1, 0, 0, 0, 0, 0,
+            OP_CLOSE, 0, 0, 0, 0, 0, 0, 0, user_data + 2, 0, 0, slot + 1, 0, 0)
+        self._tail = (tail + 3) & 0xFFFFFFFF
+        self.pending += 3
+
     def submit(self, wait: int = 0) -> int:
         """Publish staged SQEs to the kernel; returns how many it consumed."""
         n = self.pending
@@ -238,17 +276,22 @@ class Ring:
         tail = cq32[self._cq_tail]
         if head == tail:
             return []
-        out = []
-        mask, base, unpack = self._cq_mask, self._cqes, CQE.unpack_from
-        cq = self._cq
-        while head != tail:
-            out.append(unpack(cq, base + (head & mask) * 16))
-            head = (head + 1) & 0xFFFFFFFF
-        cq32[self._cq_head] = head
+        mask = self._cq_mask
+        n = (tail - head) & 0xFFFFFFFF
+        first = head & mask
+        start = self._cqes + first * 16
+        cqb = self._cqb
+        if first + n <= mask + 1:
+            out = list(CQE.iter_unpack(cqb[start:start + n * 16]))
+        else:
+            k = mask + 1 - first
+            out = list(CQE.iter_unpack(cqb[start:start + k * 16]))
+            out += CQE.iter_unpack(cqb[self._cqes:self._cqes + (n - k) * 16])
+        cq32[self._cq_head] = tail
         return out
 
     def close(self) -> None:
-        for name in ("_sq32", "_cq32"):
+        for name in ("_sq32", "_cq32", "_cqb"):
             mv = getattr(self, name, None)
             if mv is not None:
                 mv.release()

@@ -1,8 +1,9 @@
 """Async versions of ``os`` file-system calls (aiofiles.os's names and behaviour).
 
 Each call is one operation on the files backend: on io_uring, ``mkdir``,
-``rename``/``replace``, ``remove``/``unlink`` and ``rmdir`` are ring operations
-(when called with plain paths and no ``dir_fd``); everything else is one hop to
+``rename``/``replace``, ``remove``/``unlink``, ``rmdir`` and ``stat``/``lstat``
+(``statx``) are ring operations (when called with plain paths and no
+``dir_fd``), and so are ``fsync``/``fdatasync``; everything else is one hop to
 the files thread pool.  Errors are those of the sync ``os`` call.
 """
 
@@ -30,6 +31,8 @@ __all__ = [
     "rename",
     "renames",
     "replace",
+    "fdatasync",
+    "fsync",
     "rmdir",
     "scandir",
     "sendfile",
@@ -66,8 +69,6 @@ def _ring() -> Any:
     return be if be.name == "io_uring" else None
 
 
-stat = wrap(_os.stat)
-lstat = wrap(_os.lstat)
 renames = wrap(_os.renames)
 makedirs = wrap(_os.makedirs)
 removedirs = wrap(_os.removedirs)
@@ -141,6 +142,54 @@ async def rmdir(path: Any, *, dir_fd: int | None = None, loop: Any = None,
                 executor: Any = None) -> None:
     """``os.rmdir``: a ring ``unlinkat(AT_REMOVEDIR)`` on io_uring."""
     await _unlink(_sync_rmdir, path, dir_fd, True)
+
+
+_sync_stat, _sync_fsync, _sync_fdatasync = _os.stat, _os.fsync, _os.fdatasync
+
+
+async def stat(path: Any, *, dir_fd: int | None = None, follow_symlinks: bool = True,
+               loop: Any = None, executor: Any = None) -> _os.stat_result:
+    """``os.stat``: a ring ``statx`` on io_uring."""
+    be = _ring() if dir_fd is None and _plain(path) else None
+    if be is not None and 21 in be.ops:
+        return await be.stat(_os.fspath(path), follow_symlinks)
+    return await _pool.run(lambda: _sync_stat(path, dir_fd=dir_fd,
+                                              follow_symlinks=follow_symlinks))
+
+
+async def lstat(path: Any, *, dir_fd: int | None = None, loop: Any = None,
+                executor: Any = None) -> _os.stat_result:
+    """``os.lstat``: a ring ``statx`` (not following symlinks) on io_uring."""
+    return await stat(path, dir_fd=dir_fd, follow_symlinks=False)
+
+
+def _fd_of(fd: Any) -> int:
+    if isinstance(fd, int):
+        return fd
+    fileno = getattr(fd, "fileno", None)
+    if fileno is None:
+        raise TypeError(f"argument must be an int, or have a fileno() method, not {fd!r}")
+    return fileno()
+
+
+async def fsync(fd: Any, *, loop: Any = None, executor: Any = None) -> None:
+    """``os.fsync``: a ring ``fsync`` on io_uring (``fd``: an int or has ``fileno()``)."""
+    fd = _fd_of(fd)
+    be = _ring()
+    if be is not None and 3 in be.ops and fd >= 0:
+        await be.fsync(fd)
+    else:
+        await _pool.run(_sync_fsync, fd)
+
+
+async def fdatasync(fd: Any, *, loop: Any = None, executor: Any = None) -> None:
+    """``os.fdatasync``: a ring ``fsync(IORING_FSYNC_DATASYNC)`` on io_uring."""
+    fd = _fd_of(fd)
+    be = _ring()
+    if be is not None and 3 in be.ops and fd >= 0:
+        await be.fsync(fd, datasync=True)
+    else:
+        await _pool.run(_sync_fdatasync, fd)
 
 
 from . import path  # noqa: E402 - path uses wrap() defined above
