@@ -247,3 +247,50 @@ def test_recording_is_single_use():
         pass
     with pytest.raises(RuntimeError):
         rec.start()
+
+
+LOOPS = [pytest.param(vif.PyEventLoop, id="vif-python")]
+if vif.CEventLoop is not None:
+    LOOPS.append(pytest.param(vif.CEventLoop, id="vif-compiled"))
+
+
+@pytest.mark.parametrize("loop_class", LOOPS)
+def test_both_schedulers_record_the_same_facts(loop_class):
+    """The compiled scheduler's C hook and the pure scheduler's tracer calls agree."""
+
+    async def pinger(queue, n):
+        for i in range(n):
+            await queue.put(i)
+            await asyncio.sleep(0)
+
+    async def main():
+        queue = asyncio.Queue(maxsize=1)
+        ping = asyncio.create_task(pinger(queue, 3), name="pinger")
+        got = [await queue.get() for _ in range(3)]
+        await ping
+        await asyncio.sleep(0.001)
+        return got
+
+    loop = loop_class()
+    try:
+        with vif.trace.record() as rec:
+            assert loop.run_until_complete(main()) == [0, 1, 2]
+    finally:
+        loop.close()
+    data = rec.to_dict()
+    (ping,) = [t for t in data["tasks"] if t["n"] == "pinger"]
+    (main_task,) = [t for t in data["tasks"] if t["l"] == "main()"]
+    assert ping["s"] == main_task["s"] == "done"
+    assert ping["p"] == data["tasks"].index(main_task)
+    assert what(data, ping) == ["asyncio.sleep(0)"] * 3
+    assert what(data, main_task)[0] == "Queue.get() on a queue of 0/1"
+    assert what(data, main_task)[-2:] == ["task pinger pinger(Queue, 3)", "asyncio.sleep(0.001)"]
+    for task in (ping, main_task):
+        runs = task["r"]
+        assert len(runs) == len(task["w"]) + 2  # one wait between two steps
+        assert runs == sorted(runs) and all(isinstance(t, float) for t in runs)
+    where = data["strings"][ping["w"][1]]
+    assert where.endswith(f"test_trace_api.py:{pinger.__code__.co_firstlineno + 3}")
+    assert data["stats"]["callbacks"] >= 8 and data["stats"]["callbackMs"] >= 0
+    tracer_type = type(rec.recorder.tracers[0]).__mro__[1].__module__
+    assert tracer_type.endswith("_cstep" if vif.implementation() == "compiled" else "_recorder")

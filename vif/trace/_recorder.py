@@ -8,11 +8,16 @@ scheduler hook) and a ``create_task`` shadowing the loop's method on that loop
 only (not a task factory: the program's own factory keeps working, and on 3.13.0
 a factory changes task names to None); :meth:`LoopTracer.detach` puts back what
 was there before. Turning facts into a timeline is :mod:`vif.trace._model`'s job.
+
+The per-callback part (:class:`StepLog`, :class:`TaskRecord`) has a compiled twin,
+:mod:`vif.trace._cstep`, which the compiled scheduler calls from C; the pure
+versions here serve ``VIF_NO_EXTENSIONS=1`` and builds without it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from typing import Any
 
@@ -22,7 +27,7 @@ _MIN_POLL = 0.0001
 _TASK_CLASSES = frozenset(TASK_TYPES)  # polls shorter than this are summed but not drawn
 
 
-class TaskRecord:
+class PyTaskRecord:
     """One task's life. ``runs`` is flat: ``[start0, end0, start1, end1, ...]``;
     ``waits`` holds, per suspension, the interned (what, where) string ids."""
 
@@ -104,19 +109,88 @@ class Recorder:
         del self.live[task]
 
 
-class LoopTracer:
+class PyStepLog:
+    """The scheduler's tracer interface: what runs after each callback (pure twin of
+    :class:`vif.trace._cstep.StepLog`). ``LoopTracer`` derives from it."""
+
+    _prev_tracer: Any
+
+    def _bind(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.slow = recorder.slow
+        self.ncallbacks = 0
+        self.busy = 0.0
+
+    def callback(self, handle: Any, start: float, end: float) -> None:
+        # The hot path: runs after every callback while recording. Plain
+        # callbacks cost a counter, an attribute read and two compares.
+        self.ncallbacks += 1
+        self.busy += end - start
+        task = getattr(handle._callback, "__self__", None)
+        if type(task) in _TASK_CLASSES or (task is not None and isinstance(task, TASK_TYPES)):
+            self._task_step(handle, task, start, end)
+        elif end - start >= self.slow:
+            self._slow(handle, None, start, end)
+        if self._prev_tracer is not None:
+            self._prev_tracer.callback(handle, start, end)
+
+    def _task_step(self, handle: Any, task: Any, start: float, end: float) -> None:
+        r = self.recorder
+        rec = r.live.get(task)
+        if rec is None:
+            if task.done():
+                if end - start >= self.slow:
+                    self._slow(handle, None, start, end)
+                return
+            rec = r.new_task(task, None, start, self.loop_index)  # made before the recording
+        if not rec.runs:  # asyncio.create_task(name=) names it after creating it
+            rec.name = task.get_name()
+        rec.runs += (start, end)
+        if task.done():
+            r.finish(task, rec)
+        else:
+            try:
+                what, where, links = describe_wait(task)
+            except Exception as exc:  # never let tracing break the traced program
+                what, where, links = f"(not described: {exc!r})", "", None
+            ids = r._string_ids
+            w = ids.get(what)
+            if w is None:
+                w = r.intern(what)
+            h = ids.get(where)
+            if h is None:
+                h = r.intern(where)
+            waits = rec.waits
+            waits += (w, h)
+            if links:
+                linked = [lr.index for lr in map(r.live.get, links) if lr is not None]
+                if linked:
+                    if rec.links is None:
+                        rec.links = {}
+                    rec.links[len(waits) // 2 - 1] = linked
+        if end - start >= self.slow:
+            self._slow(handle, rec, start, end)
+
+
+StepLog: type = PyStepLog
+TaskRecord: type = PyTaskRecord
+if not os.environ.get("VIF_NO_EXTENSIONS"):
+    try:
+        from ._cstep import StepLog, TaskRecord  # type: ignore[no-redef]
+    except ImportError:
+        pass
+
+
+class LoopTracer(StepLog):
     """What is installed on one vif loop: the scheduler's tracer and a ``create_task``
     that notes each new task and which task made it."""
 
     def __init__(self, recorder: Recorder, loop: asyncio.AbstractEventLoop) -> None:
-        self.recorder = recorder
         self.loop = loop
         self.loop_index = len(recorder.loops)
         recorder.loops.append(f"{type(loop).__name__} 0x{id(loop):x}")
         self.thread = threading.get_ident()
-        self.slow = recorder.slow
-        self.ncallbacks = 0
-        self.busy = 0.0
+        self._bind(recorder)
         recorder.tracers.append(self)
         self._prev_tracer = loop.get_tracer()
         loop.set_tracer(self)
@@ -174,56 +248,6 @@ class LoopTracer:
         prev = self._prev_tracer
         if prev is not None:
             prev.poll(start, end, nevents)
-
-    def callback(self, handle: Any, start: float, end: float) -> None:
-        # The hot path: runs after every callback while recording. Plain
-        # callbacks cost a counter, an attribute read and two compares.
-        self.ncallbacks += 1
-        self.busy += end - start
-        task = getattr(handle._callback, "__self__", None)
-        if type(task) in _TASK_CLASSES or (task is not None and isinstance(task, TASK_TYPES)):
-            self._task_step(handle, task, start, end)
-        elif end - start >= self.slow:
-            self._slow(handle, None, start, end)
-        if self._prev_tracer is not None:
-            self._prev_tracer.callback(handle, start, end)
-
-    def _task_step(self, handle: Any, task: Any, start: float, end: float) -> None:
-        r = self.recorder
-        rec = r.live.get(task)
-        if rec is None:
-            if task.done():
-                if end - start >= self.slow:
-                    self._slow(handle, None, start, end)
-                return
-            rec = r.new_task(task, None, start, self.loop_index)  # made before the recording
-        if not rec.runs:  # asyncio.create_task(name=) names it after creating it
-            rec.name = task.get_name()
-        rec.runs += (start, end)
-        if task.done():
-            r.finish(task, rec)
-        else:
-            try:
-                what, where, links = describe_wait(task)
-            except Exception as exc:  # never let tracing break the traced program
-                what, where, links = f"(not described: {exc!r})", "", None
-            ids = r._string_ids
-            w = ids.get(what)
-            if w is None:
-                w = r.intern(what)
-            h = ids.get(where)
-            if h is None:
-                h = r.intern(where)
-            waits = rec.waits
-            waits += (w, h)
-            if links:
-                linked = [lr.index for lr in map(r.live.get, links) if lr is not None]
-                if linked:
-                    if rec.links is None:
-                        rec.links = {}
-                    rec.links[len(waits) // 2 - 1] = linked
-        if end - start >= self.slow:
-            self._slow(handle, rec, start, end)
 
     def _slow(self, handle: Any, rec: TaskRecord | None, start: float, end: float) -> None:
         r = self.recorder

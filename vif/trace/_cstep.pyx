@@ -1,0 +1,396 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The compiled recorder: the per-callback part of :mod:`vif.trace._recorder`, in C.
+
+Owns what runs after every callback while a recording is on: :class:`StepLog`
+(the base of ``LoopTracer``) and :class:`TaskRecord`. The compiled scheduler
+calls :func:`_hook` through the capsule ``StepLog._vif_hook`` -- a C call, no
+Python frame -- with the handle and its callback; the hook reads the monotonic
+clock itself (``clock_gettime``, the clock of ``time.monotonic()`` and so of
+``loop.time()``) once per callback: a callback starts when the previous one of
+the same loop step ended. Plain callbacks cost a counter, a type test and a
+compare; a task step walks the task's await chain here, in C, with the caches
+of :mod:`vif.trace._describe`, whose Python functions still describe the rare
+cases. The pure-Python scheduler calls :meth:`StepLog.callback` instead.
+``VIF_NO_EXTENSIONS=1`` or a missing build: :mod:`._recorder` uses its pure twin.
+"""
+
+import array as _array
+import asyncio
+from asyncio import tasks as _asyncio_tasks
+from types import CoroutineType, FunctionType, GeneratorType, MethodType
+
+cimport cython
+from cpython cimport array
+from cpython.object cimport PyObject
+from cpython.pycapsule cimport PyCapsule_New
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+
+from . import _describe
+from ._describe import TASK_TYPES, describe_future
+
+cdef extern from "Python.h":
+    bint PyCFunction_Check(object op)
+    PyObject *PyCFunction_GET_SELF(object op)
+    PyObject *PyMethod_GET_SELF(object op)
+
+# The hook's C signature; vif/_cscheduler.pyx declares the same.
+ctypedef int (*trace_hook_t)(object, object, object, int) except -1
+
+cdef object _Task = asyncio.Task
+cdef object _PyTask = _asyncio_tasks._PyTask
+cdef dict _is_task_type = {}
+cdef dict _static_api = _describe._static_api
+cdef object _code_kind = _describe._code_kind
+cdef object _api_text = _describe._api_text
+cdef object _where_text = _describe._where
+cdef object _arg = _describe._arg
+cdef int _USER = _describe._USER
+cdef int _API = _describe._API
+cdef int _PASS = _describe._PASS
+cdef int _FUTURE = _describe._FUTURE
+cdef object _SLEEP_CODE = _asyncio_tasks.sleep.__code__
+cdef tuple _QUEUE_PREFIXES = ("Queue.", "PriorityQueue.", "LifoQueue.")
+# Memoised texts (no tuple keys: they would feed the garbage collector per step)
+cdef dict _sleep_int = {}  # delay -> "asyncio.sleep(delay)"
+cdef dict _sleep_float = {}
+
+
+
+@cython.final
+cdef class _Code:
+    """What is known of one code object. Found by the code's id: hashing a code
+    object hashes its bytecode and constants, far too slow per step; the entry
+    holds the code, so the id stays its own."""
+
+    cdef object code
+    cdef int kind
+    cdef object static  # the API text when it does not depend on the call
+    cdef str queue  # the qualname of a Queue method, else ""
+    cdef dict queue_texts  # maxsize -> qsize -> text
+    cdef dict wheres  # f_lasti -> "file:line"
+
+
+cdef dict _codes = {}  # id(code) -> _Code
+
+
+cdef _Code _code_info(object code):
+    cdef _Code info
+    key = id(code)
+    found = _codes.get(key)
+    if found is not None:
+        return <_Code>found
+    if len(_codes) > 100_000:
+        _codes.clear()
+    info = _Code.__new__(_Code)
+    info.code = code
+    info.kind = _code_kind(code)
+    info.static = _static_api.get(code)
+    qualname = code.co_qualname
+    info.queue = qualname if qualname.startswith(_QUEUE_PREFIXES) else ""
+    info.queue_texts = None
+    info.wheres = {}
+    _codes[key] = info
+    return info
+cdef array.array _DOUBLES = _array.array("d")
+cdef array.array _LONGS = _array.array("q")
+# describe_wait's second and third results
+cdef str _wait_where = ""
+cdef object _wait_links = None
+
+
+cdef inline double _now() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    # the same double as time.monotonic(): nanoseconds, then seconds
+    return <double>(ts.tv_sec * 1000000000 + ts.tv_nsec) / 1e9
+
+
+def monotonic():
+    """The recorder's clock (``time.monotonic()``'s clock), for tests."""
+    return _now()
+
+
+cdef object _task_of(object callback):
+    """The task whose step or wakeup ``callback`` is, else None."""
+    cdef PyObject *owner
+    cdef type tp = type(callback)
+    if tp is FunctionType:
+        return None
+    if PyCFunction_Check(callback):
+        owner = PyCFunction_GET_SELF(callback)
+        if owner == NULL:
+            return None
+        obj = <object>owner
+    elif tp is MethodType:
+        obj = <object>PyMethod_GET_SELF(callback)
+    else:
+        obj = getattr(callback, "__self__", None)  # 3.11's TaskStepMethWrapper, partials...
+        if obj is None:
+            return None
+    tp = type(obj)
+    if tp is _Task or tp is _PyTask:
+        return obj
+    known = _is_task_type.get(tp)
+    if known is None:
+        known = _is_task_type[tp] = isinstance(obj, TASK_TYPES)
+    return obj if known else None
+
+
+cdef str _api(_Code info, object frame):
+    """``_describe._api``: the cached text, sleep and Queue waits memoised here."""
+    if info.static is not None:
+        return info.static
+    code = info.code
+    if frame is None:
+        return _api_text(code, frame)
+    if code is _SLEEP_CODE:
+        delay = frame.f_locals.get("delay")
+        dtype = type(delay)
+        if dtype is int:
+            texts = _sleep_int
+        elif dtype is float:
+            texts = _sleep_float
+        else:
+            return _api_text(code, frame)
+        text = texts.get(delay)
+        if text is None:
+            if len(texts) > 10_000:
+                texts.clear()
+            text = texts[delay] = f"asyncio.sleep({_arg(delay)})"
+        return text
+    if info.queue:
+        this = frame.f_locals.get("self")
+        if this is not None:
+            try:
+                size = this.qsize()
+                maxsize = this.maxsize
+            except Exception:
+                return _api_text(code, frame)
+            if info.queue_texts is None:
+                info.queue_texts = {}
+            texts = info.queue_texts.get(maxsize)
+            if texts is None:
+                texts = info.queue_texts[maxsize] = {}
+            text = texts.get(size)
+            if text is None:
+                if len(texts) > 1_000:
+                    texts.clear()
+                text = texts[size] = f"{info.queue}() on a queue of {size}/{maxsize or 'inf'}"
+            return text
+    return _api_text(code, frame)
+
+
+cdef str _where(object frame):
+    """``_describe._where``, keyed by the frame's instruction (no line-table walk)."""
+    if frame is None:
+        return ""
+    cdef dict wheres = _code_info(frame.f_code).wheres
+    lasti = frame.f_lasti
+    text = wheres.get(lasti)
+    if text is None:
+        text = wheres[lasti] = _where_text(frame)
+    return text
+
+
+cdef str describe_wait(object task):
+    """:func:`vif.trace._describe.describe_wait`, compiled: returns what the task waits
+    on and sets ``_wait_where`` and ``_wait_links`` (None or the linked tasks)."""
+    global _wait_where, _wait_links
+    cdef int depth = 0
+    cdef int kind
+    cdef type cls
+    cdef _Code info
+    obj = task.get_coro()
+    where_frame = None
+    fallback = None
+    while obj is not None and depth < 64:
+        depth += 1
+        cls = type(obj)
+        if cls is CoroutineType:
+            code = obj.cr_code
+        elif cls is GeneratorType:
+            code = obj.gi_code
+        else:
+            code = getattr(obj, "cr_code", None) or getattr(obj, "gi_code", None)
+            if code is None:
+                break  # a Future iterator or a foreign awaitable
+        info = _code_info(code)
+        kind = info.kind
+        if kind == _FUTURE:
+            break
+        if kind == _USER and fallback is not None:
+            pass  # below an ``async with``: the where is already decided
+        else:
+            if cls is CoroutineType:
+                frame = obj.cr_frame
+            elif cls is GeneratorType:
+                frame = obj.gi_frame
+            else:
+                frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
+            if kind == _API:
+                _wait_where = _where(where_frame)
+                _wait_links = None
+                return _api(info, frame)
+            if kind == _PASS:
+                if fallback is None:
+                    fallback = _api(info, frame)
+            elif frame is not None:
+                where_frame = frame
+        if cls is CoroutineType:
+            obj = obj.cr_await
+        elif cls is GeneratorType:
+            obj = obj.gi_yieldfrom
+        else:
+            obj = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None)
+    what, _wait_links = describe_future(task._fut_waiter)
+    _wait_where = _where(where_frame)
+    return fallback if fallback else what
+
+
+@cython.no_gc
+cdef class TaskRecord:
+    """One task's life. ``runs`` is flat: ``[start0, end0, start1, end1, ...]``;
+    ``waits`` holds, per suspension, the interned (what, where) string ids. Arrays,
+    and not tracked by the garbage collector (no cycles go through a record): a
+    recording of many tasks must not make the program's collections slower."""
+
+    cdef public Py_ssize_t index
+    cdef public Py_ssize_t parent
+    cdef public object name
+    cdef public object label
+    cdef public object created
+    cdef public array.array runs
+    cdef public array.array waits
+    cdef public object links
+    cdef public object state
+    cdef public Py_ssize_t loop
+
+    def __init__(self, Py_ssize_t index, Py_ssize_t parent, label, created, Py_ssize_t loop):
+        self.index = index
+        self.parent = parent
+        self.name = ""
+        self.label = label
+        self.created = created
+        self.runs = array.clone(_DOUBLES, 0, False)
+        self.waits = array.clone(_LONGS, 0, False)
+        self.links = None
+        self.state = "pending"
+        self.loop = loop
+
+
+cdef class StepLog:
+    """The scheduler's tracer interface, compiled; ``LoopTracer`` derives from it.
+
+    The subclass binds a recorder (``_bind``) and provides ``_slow``; see the
+    module docstring for the C hook.
+    """
+
+    cdef public double slow
+    cdef public Py_ssize_t ncallbacks
+    cdef public double busy
+    cdef public object recorder
+    cdef public Py_ssize_t loop_index
+    cdef public object _prev_tracer
+    cdef dict _live
+    cdef dict _string_ids
+    cdef double _last
+
+    _vif_hook = PyCapsule_New(<void *>_hook, b"vif.trace.hook", NULL)
+
+    def _bind(self, recorder):
+        self.recorder = recorder
+        self.slow = recorder.slow
+        self._live = recorder.live
+        self._string_ids = recorder._string_ids
+
+    def callback(self, handle, double start, double end):
+        """The pure-Python scheduler's call, after each callback ran."""
+        self._record(handle, handle._callback, start, end)
+
+    cdef int _record(self, object handle, object callback, double start, double end) except -1:
+        """Note one callback; 1 when that took more than a few instructions."""
+        cdef int worked = 0
+        self.ncallbacks += 1
+        self.busy += end - start
+        task = _task_of(callback)
+        if task is not None:
+            self._task_step(handle, task, start, end)
+            worked = 1
+        elif end - start >= self.slow:
+            self._slow(handle, None, start, end)
+            worked = 1
+        prev = self._prev_tracer
+        if prev is not None:
+            worked = 1
+            if isinstance(prev, StepLog):
+                (<StepLog>prev)._record(handle, callback, start, end)
+            else:
+                prev.callback(handle, start, end)
+        return worked
+
+    cdef int _task_step(self, object handle, object task, double start, double end) except -1:
+        cdef TaskRecord rec
+        cdef array.array runs, waits
+        cdef Py_ssize_t n
+        r = self.recorder
+        found = self._live.get(task)
+        if found is None:
+            if task.done():
+                if end - start >= self.slow:
+                    self._slow(handle, None, start, end)
+                return 0
+            found = r.new_task(task, None, start, self.loop_index)  # made before the recording
+        rec = <TaskRecord>found
+        runs = rec.runs
+        n = len(runs)
+        if n == 0:  # asyncio.create_task(name=) names it after creating it
+            rec.name = task.get_name()
+        array.resize_smart(runs, n + 2)
+        runs.data.as_doubles[n] = start
+        runs.data.as_doubles[n + 1] = end
+        if task.done():
+            r.finish(task, rec)
+        else:
+            try:
+                what = describe_wait(task)
+                where = _wait_where
+                links = _wait_links
+            except Exception as exc:  # never let tracing break the traced program
+                what, where, links = f"(not described: {exc!r})", "", None
+            ids = self._string_ids
+            w = ids.get(what)
+            if w is None:
+                w = r.intern(what)
+            h = ids.get(where)
+            if h is None:
+                h = r.intern(where)
+            waits = rec.waits
+            n = len(waits)
+            array.resize_smart(waits, n + 2)
+            waits.data.as_longlongs[n] = w
+            waits.data.as_longlongs[n + 1] = h
+            if links:
+                live = self._live
+                linked = [(<TaskRecord>lr).index for lr in map(live.get, links) if lr is not None]
+                if linked:
+                    if rec.links is None:
+                        rec.links = {}
+                    rec.links[n // 2] = linked
+        if end - start >= self.slow:
+            self._slow(handle, rec, start, end)
+        return 0
+
+
+cdef int _hook(object tracer, object handle, object callback, int what) except -1:
+    """The compiled scheduler's call: ``what`` 0 as a loop step starts, 1 after each callback."""
+    cdef StepLog log = <StepLog>tracer
+    cdef double now = _now()
+    cdef double start
+    if what == 0:
+        log._last = now
+        return 0
+    start = log._last
+    log._last = now
+    if log._record(handle, callback, start, now):
+        log._last = _now()  # the next callback starts after the recorder's own work
+    return 0
