@@ -26,7 +26,7 @@ from cpython.pycapsule cimport PyCapsule_New
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from . import _describe
-from ._describe import TASK_TYPES, describe_future
+from ._describe import TASK_TYPES, coro_label, describe_future
 
 cdef extern from "Python.h":
     bint PyCFunction_Check(object op)
@@ -37,6 +37,7 @@ cdef extern from "Python.h":
 ctypedef int (*trace_hook_t)(object, object, object, int) except -1
 
 cdef object _Task = asyncio.Task
+cdef object _current_task = asyncio.current_task
 cdef object _PyTask = _asyncio_tasks._PyTask
 cdef dict _is_task_type = {}
 cdef dict _static_api = _describe._static_api
@@ -53,44 +54,6 @@ cdef tuple _QUEUE_PREFIXES = ("Queue.", "PriorityQueue.", "LifoQueue.")
 # Memoised texts (no tuple keys: they would feed the garbage collector per step)
 cdef dict _sleep_int = {}  # delay -> "asyncio.sleep(delay)"
 cdef dict _sleep_float = {}
-
-
-
-@cython.final
-cdef class _Code:
-    """What is known of one code object. Found by the code's id: hashing a code
-    object hashes its bytecode and constants, far too slow per step; the entry
-    holds the code, so the id stays its own."""
-
-    cdef object code
-    cdef int kind
-    cdef object static  # the API text when it does not depend on the call
-    cdef str queue  # the qualname of a Queue method, else ""
-    cdef dict queue_texts  # maxsize -> qsize -> text
-    cdef dict wheres  # f_lasti -> "file:line"
-
-
-cdef dict _codes = {}  # id(code) -> _Code
-
-
-cdef _Code _code_info(object code):
-    cdef _Code info
-    key = id(code)
-    found = _codes.get(key)
-    if found is not None:
-        return <_Code>found
-    if len(_codes) > 100_000:
-        _codes.clear()
-    info = _Code.__new__(_Code)
-    info.code = code
-    info.kind = _code_kind(code)
-    info.static = _static_api.get(code)
-    qualname = code.co_qualname
-    info.queue = qualname if qualname.startswith(_QUEUE_PREFIXES) else ""
-    info.queue_texts = None
-    info.wheres = {}
-    _codes[key] = info
-    return info
 cdef array.array _DOUBLES = _array.array("d")
 cdef array.array _LONGS = _array.array("q")
 # describe_wait's second and third results
@@ -136,6 +99,166 @@ cdef object _task_of(object callback):
     return obj if known else None
 
 
+
+# Where a suspended coroutine keeps its first local variable (its first argument),
+# as a byte offset into the coroutine object: asyncio.sleep's delay is read there,
+# without making a frame object and its f_locals dict (a few thousand instructions
+# per sleep on 3.11). Found at import by looking for a known object in a suspended
+# probe coroutine; -1 (f_locals then) if not found exactly where expected.
+cdef Py_ssize_t _LOCAL0 = -1
+_PROBE_SOURCE = """
+import types
+
+@types.coroutine
+def _once():
+    yield
+
+async def probe(first, second):
+    await _once()
+"""
+
+
+cdef Py_ssize_t _find_local0() except -2:
+    cdef Py_ssize_t off, found = -1, step = sizeof(PyObject *)
+    cdef char *base
+    namespace = {}
+    exec(_PROBE_SOURCE, namespace)
+    for attempt in range(2):
+        first, second = object(), object()
+        coro = namespace["probe"](first, second)
+        try:
+            coro.send(None)
+            base = <char *><PyObject *>coro
+            off = sizeof(PyObject)
+            hit = -1
+            while off + 2 * step <= coro.__sizeof__():
+                if ((<PyObject **>(base + off))[0] == <PyObject *>first
+                        and (<PyObject **>(base + off + step))[0] == <PyObject *>second):
+                    hit = off
+                    break
+                off += step
+        finally:
+            coro.close()
+        if hit < 0 or (found >= 0 and hit != found):
+            return -1
+        found = hit
+    return found
+
+
+if _SLEEP_CODE.co_varnames[:1] == ("delay",) and "delay" not in _SLEEP_CODE.co_cellvars:
+    _LOCAL0 = _find_local0()
+
+
+def first_local_offset():
+    """Where suspended coroutines keep their first local (bytes), -1 if not found."""
+    return _LOCAL0
+
+
+cdef object _first_local(object coro):
+    """A suspended coroutine's first local, or None when it cannot be read here."""
+    cdef PyObject *value
+    if _LOCAL0 < 0 or not coro.cr_suspended:
+        return None
+    value = (<PyObject **>((<char *><PyObject *>coro) + _LOCAL0))[0]
+    return None if value == NULL else <object>value
+
+
+@cython.final
+cdef class _Code:
+    """What is known of one code object. Found by the code's id: hashing a code
+    object hashes its bytecode and constants, far too slow per step; the entry
+    holds the code, so the id stays its own."""
+
+    cdef object code
+    cdef int kind
+    cdef object static  # the API text when it does not depend on the call
+    cdef str queue  # the qualname of a Queue method, else ""
+    cdef dict queue_texts  # maxsize -> qsize -> text
+    cdef dict wheres  # f_lasti -> "file:line"
+    cdef str label  # a coroutine's label when it takes no argument, "" if it does
+
+
+cdef dict _codes = {}  # id(code) -> _Code
+# In front of it, a direct-mapped cache keyed by the code's address; the _Code in
+# the slot keeps that code alive, so an address found there is still that code.
+cdef enum:
+    _SLOTS = 1024
+cdef PyObject *_slot_codes[_SLOTS]
+cdef list _slot_infos = [None] * _SLOTS
+
+
+cdef _Code _code_info(object code):
+    cdef _Code info
+    cdef size_t slot = (<size_t><PyObject *>code >> 4) & (_SLOTS - 1)
+    if _slot_codes[slot] == <PyObject *>code:
+        return <_Code>_slot_infos[slot]
+    key = id(code)
+    found = _codes.get(key)
+    if found is not None:
+        info = <_Code>found
+    else:
+        if len(_codes) > 100_000:
+            _codes.clear()
+        info = _Code.__new__(_Code)
+        info.code = code
+        info.kind = _code_kind(code)
+        info.static = _static_api.get(code)
+        qualname = code.co_qualname
+        info.queue = qualname if qualname.startswith(_QUEUE_PREFIXES) else ""
+        info.queue_texts = None
+        info.wheres = {}
+        info.label = None
+        _codes[key] = info
+    _slot_infos[slot] = info
+    _slot_codes[slot] = <PyObject *>code
+    return info
+
+
+cdef str _task_label(object task):
+    """``_describe.task_label``; the label of a coroutine without arguments is memoised."""
+    cdef _Code info
+    try:
+        coro = task.get_coro()
+        cls = type(coro)
+        if cls is CoroutineType:
+            code = coro.cr_code
+        elif cls is GeneratorType:
+            code = coro.gi_code
+        else:
+            return coro_label(coro)
+        info = _code_info(code)
+        if info.label is None:
+            static = True
+            for name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]:
+                if name != "self":
+                    static = False
+            text = coro_label(coro)
+            info.label = text if static else ""
+            return text
+        if info.label:
+            return info.label
+        return coro_label(coro)
+    except Exception:
+        return type(task).__name__
+
+
+cdef str _sleep_text(object delay):
+    """``asyncio.sleep(delay)`` for an int or float delay, memoised; else None."""
+    dtype = type(delay)
+    if dtype is int:
+        texts = _sleep_int
+    elif dtype is float:
+        texts = _sleep_float
+    else:
+        return None
+    text = texts.get(delay)
+    if text is None:
+        if len(texts) > 10_000:
+            texts.clear()
+        text = texts[delay] = f"asyncio.sleep({_arg(delay)})"
+    return text
+
+
 cdef str _api(_Code info, object frame):
     """``_describe._api``: the cached text, sleep and Queue waits memoised here."""
     if info.static is not None:
@@ -145,19 +268,8 @@ cdef str _api(_Code info, object frame):
         return _api_text(code, frame)
     if code is _SLEEP_CODE:
         delay = frame.f_locals.get("delay")
-        dtype = type(delay)
-        if dtype is int:
-            texts = _sleep_int
-        elif dtype is float:
-            texts = _sleep_float
-        else:
-            return _api_text(code, frame)
-        text = texts.get(delay)
-        if text is None:
-            if len(texts) > 10_000:
-                texts.clear()
-            text = texts[delay] = f"asyncio.sleep({_arg(delay)})"
-        return text
+        text = _sleep_text(delay)
+        return _api_text(code, frame) if text is None else text
     if info.queue:
         this = frame.f_locals.get("self")
         if this is not None:
@@ -218,6 +330,12 @@ cdef str describe_wait(object task):
         kind = info.kind
         if kind == _FUTURE:
             break
+        if kind == _API and code is _SLEEP_CODE and cls is CoroutineType:
+            text = _sleep_text(_first_local(obj))  # no frame object: see _LOCAL0
+            if text is not None:
+                _wait_where = _where(where_frame)
+                _wait_links = None
+                return text
         if kind == _USER and fallback is not None:
             pass  # below an ``async with``: the where is already decided
         else:
@@ -292,6 +410,7 @@ cdef class StepLog:
     cdef public Py_ssize_t loop_index
     cdef public object _prev_tracer
     cdef dict _live
+    cdef list _tasks
     cdef dict _string_ids
     cdef double _last
 
@@ -301,7 +420,30 @@ cdef class StepLog:
         self.recorder = recorder
         self.slow = recorder.slow
         self._live = recorder.live
+        self._tasks = recorder.tasks
         self._string_ids = recorder._string_ids
+
+    def _make_create_task(self, orig, loop):
+        return TaskCreator(orig, self, loop)
+
+    cdef TaskRecord _new_task(self, object task, object parent, double created):
+        """``Recorder.new_task``, compiled, for the tasks that ``create_task`` makes."""
+        cdef TaskRecord rec = TaskRecord.__new__(TaskRecord)
+        cdef list tasks = self._tasks
+        found = self._live.get(parent) if parent is not None else None
+        rec.index = len(tasks)
+        rec.parent = (<TaskRecord>found).index if found is not None else -1
+        rec.label = _task_label(task)
+        rec.created = created
+        rec.runs = array.clone(_DOUBLES, 0, False)
+        rec.waits = array.clone(_LONGS, 0, False)
+        rec.links = None
+        rec.state = "pending"
+        rec.loop = self.loop_index
+        rec.name = task.get_name()
+        tasks.append(rec)
+        self._live[task] = rec
+        return rec
 
     def callback(self, handle, double start, double end):
         """The pure-Python scheduler's call, after each callback ran."""
@@ -379,6 +521,35 @@ cdef class StepLog:
         if end - start >= self.slow:
             self._slow(handle, rec, start, end)
         return 0
+
+
+@cython.final
+cdef class TaskCreator:
+    """The ``create_task`` a recording puts on a loop: the loop's own, then a note
+    of the new task and of the task that made it."""
+
+    cdef object _orig
+    cdef StepLog _log
+    cdef object _loop
+
+    def __init__(self, orig, StepLog log, loop):
+        self._orig = orig
+        self._log = log
+        self._loop = loop
+
+    def __call__(self, coro, **kwargs):
+        task = self._orig(coro, **kwargs)
+        log = self._log
+        found = log._live.get(task)
+        if found is None:
+            if not task.done():
+                try:
+                    log._new_task(task, _current_task(self._loop), _now())
+                except Exception:  # never let tracing break the traced program
+                    pass
+        else:
+            (<TaskRecord>found).name = task.get_name()
+        return task
 
 
 cdef int _hook(object tracer, object handle, object callback, int what) except -1:

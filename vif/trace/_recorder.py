@@ -121,6 +121,25 @@ class PyStepLog:
         self.ncallbacks = 0
         self.busy = 0.0
 
+    def _make_create_task(self, orig: Any, loop: Any) -> Any:
+        """The ``create_task`` put on ``loop``: ``orig``, then a note of the new task."""
+        recorder = self.recorder
+        index = self.loop_index
+
+        def create_task(coro, **kwargs):
+            task = orig(coro, **kwargs)
+            rec = recorder.live.get(task)
+            if rec is None and not task.done():
+                try:
+                    recorder.new_task(task, asyncio.current_task(loop), loop.time(), index)
+                except Exception:  # never let tracing break the traced program
+                    pass
+            elif rec is not None:
+                rec.name = task.get_name()
+            return task
+
+        return create_task
+
     def callback(self, handle: Any, start: float, end: float) -> None:
         # The hot path: runs after every callback while recording. Plain
         # callbacks cost a counter, an attribute read and two compares.
@@ -196,22 +215,7 @@ class LoopTracer(StepLog):
         loop.set_tracer(self)
         self._create_task = None
         self._shadowed = vars(loop).get("create_task")  # an outer recording's, if nested
-        orig = loop.create_task
-        recorder_ = recorder
-        index = self.loop_index
-
-        def create_task(coro, **kwargs):
-            task = orig(coro, **kwargs)
-            rec = recorder_.live.get(task)
-            if rec is None and not task.done():
-                try:
-                    recorder_.new_task(task, asyncio.current_task(loop), loop.time(), index)
-                except Exception:  # never let tracing break the traced program
-                    pass
-            elif rec is not None:
-                rec.name = task.get_name()
-            return task
-
+        create_task = self._make_create_task(loop.create_task, loop)
         try:  # shadow the method on this loop only; create_task's behaviour is unchanged
             loop.create_task = create_task
             self._create_task = create_task
