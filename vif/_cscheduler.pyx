@@ -728,13 +728,13 @@ cdef class CScheduler:
                     continue
                 try:
                     self._current_handle = handle
-                    if hook != NULL:
-                        callback = handle._callback
                     if hook == NULL or self._debug:
                         t0 = self.time()
                     if isinstance(handle, Handle):
+                        callback = (<Handle>handle)._callback
                         (<Handle>handle)._run_c()
                     else:
+                        callback = handle._callback
                         handle._run()
                     if hook == NULL or self._debug:
                         dt = self.time() - t0

@@ -292,11 +292,12 @@ cdef str _api(_Code info, object frame):
     return _api_text(code, frame)
 
 
-cdef str _where(object frame):
-    """``_describe._where``, keyed by the frame's instruction (no line-table walk)."""
+cdef str _where(_Code info, object frame):
+    """``_describe._where`` of ``frame`` (running ``info``'s code), keyed by its
+    instruction: no line-table walk."""
     if frame is None:
         return ""
-    cdef dict wheres = _code_info(frame.f_code).wheres
+    cdef dict wheres = info.wheres
     lasti = frame.f_lasti
     text = wheres.get(lasti)
     if text is None:
@@ -311,7 +312,7 @@ cdef str describe_wait(object task):
     cdef int depth = 0
     cdef int kind
     cdef type cls
-    cdef _Code info
+    cdef _Code info, where_info = None
     obj = task.get_coro()
     where_frame = None
     fallback = None
@@ -333,7 +334,7 @@ cdef str describe_wait(object task):
         if kind == _API and code is _SLEEP_CODE and cls is CoroutineType:
             text = _sleep_text(_first_local(obj))  # no frame object: see _LOCAL0
             if text is not None:
-                _wait_where = _where(where_frame)
+                _wait_where = _where(where_info, where_frame)
                 _wait_links = None
                 return text
         if kind == _USER and fallback is not None:
@@ -346,7 +347,7 @@ cdef str describe_wait(object task):
             else:
                 frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
             if kind == _API:
-                _wait_where = _where(where_frame)
+                _wait_where = _where(where_info, where_frame)
                 _wait_links = None
                 return _api(info, frame)
             if kind == _PASS:
@@ -354,6 +355,7 @@ cdef str describe_wait(object task):
                     fallback = _api(info, frame)
             elif frame is not None:
                 where_frame = frame
+                where_info = info
         if cls is CoroutineType:
             obj = obj.cr_await
         elif cls is GeneratorType:
@@ -361,7 +363,7 @@ cdef str describe_wait(object task):
         else:
             obj = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None)
     what, _wait_links = describe_future(task._fut_waiter)
-    _wait_where = _where(where_frame)
+    _wait_where = _where(where_info, where_frame)
     return fallback if fallback else what
 
 
@@ -412,6 +414,7 @@ cdef class StepLog:
     cdef dict _live
     cdef list _tasks
     cdef dict _string_ids
+    cdef list _strings
     cdef double _last
 
     _vif_hook = PyCapsule_New(<void *>_hook, b"vif.trace.hook", NULL)
@@ -422,9 +425,30 @@ cdef class StepLog:
         self._live = recorder.live
         self._tasks = recorder.tasks
         self._string_ids = recorder._string_ids
+        self._strings = recorder.strings
 
     def _make_create_task(self, orig, loop):
         return TaskCreator(orig, self, loop)
+
+    cdef object _intern(self, object text):
+        """``Recorder.intern``: the id of ``text`` in the recording's strings."""
+        ids = self._string_ids
+        ident = ids.get(text)
+        if ident is None:
+            ident = ids[text] = len(self._strings)
+            self._strings.append(text)
+        return ident
+
+    cdef int _finish(self, object task, TaskRecord rec) except -1:
+        """``Recorder.finish``: the task's end state; it is no longer live."""
+        rec.name = task.get_name()
+        if task.cancelled():
+            rec.state = "cancelled"
+        else:
+            exc = getattr(task, "_exception", None)  # not .exception(): it marks it retrieved
+            rec.state = "done" if exc is None else f"failed: {exc!r}"[:200]
+        del self._live[task]
+        return 0
 
     cdef TaskRecord _new_task(self, object task, object parent, double created):
         """``Recorder.new_task``, compiled, for the tasks that ``create_task`` makes."""
@@ -491,7 +515,7 @@ cdef class StepLog:
         runs.data.as_doubles[n] = start
         runs.data.as_doubles[n + 1] = end
         if task.done():
-            r.finish(task, rec)
+            self._finish(task, rec)
         else:
             try:
                 what = describe_wait(task)
@@ -499,13 +523,8 @@ cdef class StepLog:
                 links = _wait_links
             except Exception as exc:  # never let tracing break the traced program
                 what, where, links = f"(not described: {exc!r})", "", None
-            ids = self._string_ids
-            w = ids.get(what)
-            if w is None:
-                w = r.intern(what)
-            h = ids.get(where)
-            if h is None:
-                h = r.intern(where)
+            w = self._intern(what)
+            h = self._intern(where)
             waits = rec.waits
             n = len(waits)
             array.resize_smart(waits, n + 2)
