@@ -26,9 +26,11 @@ from cpython.pycapsule cimport PyCapsule_New
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from . import _describe
-from ._describe import TASK_TYPES, coro_label, describe_future
+from ._describe import TASK_TYPES, coro_label, describe_future, label_name, short_label
 
 cdef extern from "Python.h":
+    ctypedef struct PyGenObject:  # the part of generators and coroutines read here
+        signed char gi_frame_state
     bint PyCFunction_Check(object op)
     PyObject *PyCFunction_GET_SELF(object op)
     PyObject *PyMethod_GET_SELF(object op)
@@ -50,10 +52,12 @@ cdef int _API = _describe._API
 cdef int _PASS = _describe._PASS
 cdef int _FUTURE = _describe._FUTURE
 cdef object _SLEEP_CODE = _asyncio_tasks.sleep.__code__
+cdef bint _SLEEP_DELAY_CELL = (_SLEEP_CODE.co_varnames[:1] != ("delay",)
+                               or "delay" in _SLEEP_CODE.co_cellvars)
 cdef tuple _QUEUE_PREFIXES = ("Queue.", "PriorityQueue.", "LifoQueue.")
 # Memoised texts (no tuple keys: they would feed the garbage collector per step)
 cdef dict _sleep_int = {}  # delay -> "asyncio.sleep(delay)"
-cdef dict _sleep_float = {}
+cdef dict _sleep_float = {}  # delay -> SleepText
 cdef array.array _DOUBLES = _array.array("d")
 cdef array.array _LONGS = _array.array("q")
 # describe_wait's second and third results
@@ -145,19 +149,44 @@ cdef Py_ssize_t _find_local0() except -2:
     return found
 
 
-if _SLEEP_CODE.co_varnames[:1] == ("delay",) and "delay" not in _SLEEP_CODE.co_cellvars:
-    _LOCAL0 = _find_local0()
+cdef signed char _CREATED = 127  # gi_frame_state of a coroutine not started yet
 
 
-def first_local_offset():
-    """Where suspended coroutines keep their first local (bytes), -1 if not found."""
-    return _LOCAL0
+cdef signed char _find_created() except? 127:
+    """The frame state of a new coroutine, if its arguments are where _LOCAL0 says."""
+    cdef PyObject **base
+    namespace = {}
+    exec(_PROBE_SOURCE, namespace)
+    first, second = object(), object()
+    coro = namespace["probe"](first, second)
+    try:
+        base = <PyObject **>((<char *><PyObject *>coro) + _LOCAL0)
+        if base[0] != <PyObject *>first or base[1] != <PyObject *>second:
+            return 127
+        state = (<PyGenObject *><PyObject *>coro).gi_frame_state
+        coro.send(None)
+        if (<PyGenObject *><PyObject *>coro).gi_frame_state == state:
+            return 127
+        return state
+    finally:
+        coro.close()
+
+
+_LOCAL0 = _find_local0()
+if _LOCAL0 >= 0:
+    _CREATED = _find_created()
+
+
+def in_place_reads():
+    """(where coroutines keep their first local, in bytes, or -1; whether the
+    arguments of coroutines not started yet are read there): for tests."""
+    return _LOCAL0, _CREATED != 127
 
 
 cdef object _first_local(object coro):
     """A suspended coroutine's first local, or None when it cannot be read here."""
     cdef PyObject *value
-    if _LOCAL0 < 0 or not coro.cr_suspended:
+    if _LOCAL0 < 0 or not coro.cr_suspended or _SLEEP_DELAY_CELL:
         return None
     value = (<PyObject **>((<char *><PyObject *>coro) + _LOCAL0))[0]
     return None if value == NULL else <object>value
@@ -176,6 +205,9 @@ cdef class _Code:
     cdef dict queue_texts  # maxsize -> qsize -> text
     cdef dict wheres  # f_lasti -> "file:line"
     cdef str label  # a coroutine's label when it takes no argument, "" if it does
+    cdef object label_name  # label_name(code), once needed
+    cdef tuple argnames  # the names of the arguments a label shows
+    cdef Py_ssize_t argcount  # how many of them are positional
 
 
 cdef dict _codes = {}  # id(code) -> _Code
@@ -208,6 +240,7 @@ cdef _Code _code_info(object code):
         info.queue_texts = None
         info.wheres = {}
         info.label = None
+        info.label_name = None
         _codes[key] = info
     _slot_infos[slot] = info
     _slot_codes[slot] = <PyObject *>code
@@ -237,29 +270,76 @@ cdef str _task_label(object task):
             return text
         if info.label:
             return info.label
+        if cls is CoroutineType and _CREATED != 127 and (
+                (<PyGenObject *><PyObject *>coro).gi_frame_state == _CREATED):
+            return _created_label(coro, info)
         return coro_label(coro)
     except Exception:
         return type(task).__name__
 
 
-cdef str _sleep_text(object delay):
-    """``asyncio.sleep(delay)`` for an int or float delay, memoised; else None."""
+cdef str _created_label(object coro, _Code info):
+    """``coro_label`` of a coroutine not started yet, its arguments read where its
+    frame keeps them (before it starts, even an argument a closure uses is there)."""
+    cdef PyObject **args = <PyObject **>((<char *><PyObject *>coro) + _LOCAL0)
+    cdef Py_ssize_t i
+    if info.label_name is None:
+        code = info.code
+        info.argcount = code.co_argcount
+        info.argnames = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        info.label_name = label_name(code)
+    parts = []
+    try:
+        for i in range(len(info.argnames)):
+            name = info.argnames[i]
+            if args[i] == NULL or name == "self":
+                continue
+            text = _arg(<object>args[i])
+            parts.append(text if i < info.argcount else "".join((name, "=", text)))
+    except Exception:  # a hostile __repr__ must not break the traced program
+        parts = ["..."]
+    return short_label("".join((info.label_name, "(", ", ".join(parts), ")")))
+
+
+@cython.final
+cdef class SleepText:
+    """``asyncio.sleep(<a float>)``, a wait's text formatted only when the recording
+    is read: a float's repr costs thousands of instructions, and a program that
+    sleeps for random times would pay one per sleep."""
+
+    cdef readonly object delay
+
+    def __str__(self):
+        return "".join(("asyncio.sleep(", _arg(self.delay), ")"))
+
+    def __repr__(self):
+        return repr(str(self))
+
+
+cdef object _sleep_text(object delay):
+    """The text of ``asyncio.sleep(delay)`` for an int or float delay; else None."""
+    cdef SleepText lazy
     dtype = type(delay)
-    if dtype is int:
-        texts = _sleep_int
-    elif dtype is float:
-        texts = _sleep_float
-    else:
+    if dtype is float:
+        found = _sleep_float.get(delay)
+        if found is None:
+            if len(_sleep_float) > 10_000:
+                _sleep_float.clear()
+            lazy = SleepText.__new__(SleepText)
+            lazy.delay = delay
+            found = _sleep_float[delay] = lazy
+        return found
+    if dtype is not int:
         return None
-    text = texts.get(delay)
+    text = _sleep_int.get(delay)
     if text is None:
-        if len(texts) > 10_000:
-            texts.clear()
-        text = texts[delay] = f"asyncio.sleep({_arg(delay)})"
+        if len(_sleep_int) > 10_000:
+            _sleep_int.clear()
+        text = _sleep_int[delay] = f"asyncio.sleep({_arg(delay)})"
     return text
 
 
-cdef str _api(_Code info, object frame):
+cdef object _api(_Code info, object frame):
     """``_describe._api``: the cached text, sleep and Queue waits memoised here."""
     if info.static is not None:
         return info.static
@@ -305,7 +385,7 @@ cdef str _where(_Code info, object frame):
     return text
 
 
-cdef str describe_wait(object task):
+cdef object describe_wait(object task):
     """:func:`vif.trace._describe.describe_wait`, compiled: returns what the task waits
     on and sets ``_wait_where`` and ``_wait_links`` (None or the linked tasks)."""
     global _wait_where, _wait_links

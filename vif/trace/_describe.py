@@ -89,13 +89,22 @@ def _arg(value: Any) -> str:
     return type(value).__name__
 
 
+def label_name(code: CodeType) -> str:
+    """The name a label shows: ``main.<locals>.worker`` is ``worker``."""
+    return code.co_qualname.rsplit("<locals>.", 1)[-1]
+
+
+def short_label(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def coro_label(coro: Any) -> str:
     """``say_after(1, 'hello')``: the coroutine's name and its arguments, short."""
     code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
     frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
     if code is None:
         return _repr.repr(coro)
-    name = code.co_qualname.rsplit("<locals>.", 1)[-1]  # main.<locals>.worker: worker
+    name = label_name(code)
     if frame is None:
         return f"{name}()"
     try:
@@ -108,8 +117,7 @@ def coro_label(coro: Any) -> str:
         ]
     except Exception:  # a hostile __repr__ must not break the traced program
         args = ["..."]
-    text = f"{name}({', '.join(args)})"
-    return text if len(text) <= 80 else text[:77] + "..."
+    return short_label(f"{name}({', '.join(args)})")
 
 
 def task_label(task: Any) -> str:
