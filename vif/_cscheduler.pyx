@@ -714,6 +714,7 @@ cdef class CScheduler:
         cdef Py_ssize_t i = 0, ntodo = len(todo)
         cdef double t0 = 0, dt = 0
         cdef trace_hook_t hook = NULL
+        cdef bint is_c
         tracer = self._tracer
         if tracer is not None:
             hook = _trace_hook(tracer)
@@ -724,13 +725,14 @@ cdef class CScheduler:
                 handle = todo[i]
                 todo[i] = None
                 i += 1
-                if handle._cancelled:
+                is_c = isinstance(handle, Handle)
+                if (<Handle>handle)._cancelled if is_c else handle._cancelled:
                     continue
                 try:
                     self._current_handle = handle
                     if hook == NULL or self._debug:
                         t0 = self.time()
-                    if isinstance(handle, Handle):
+                    if is_c:
                         callback = (<Handle>handle)._callback
                         (<Handle>handle)._run_c()
                     else:
