@@ -42,7 +42,7 @@ cdef object _Task = asyncio.Task
 cdef object _current_task = asyncio.current_task
 cdef object _PyTask = _asyncio_tasks._PyTask
 cdef dict _is_task_type = {}
-cdef dict _static_api = _describe._static_api
+cdef object _static_api = _describe.static_api
 cdef object _code_kind = _describe._code_kind
 cdef object _api_text = _describe._api_text
 cdef object _where_text = _describe._where
@@ -234,7 +234,7 @@ cdef _Code _code_info(object code):
         info = _Code.__new__(_Code)
         info.code = code
         info.kind = _code_kind(code)
-        info.static = _static_api.get(code)
+        info.static = _static_api(code)
         qualname = code.co_qualname
         info.queue = qualname if qualname.startswith(_QUEUE_PREFIXES) else ""
         info.queue_texts = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from types import FunctionType
 from typing import Any
 
 from ._describe import TASK_TYPES, coro_label, describe_callback, describe_wait
@@ -142,10 +143,11 @@ class PyStepLog:
 
     def callback(self, handle: Any, start: float, end: float) -> None:
         # The hot path: runs after every callback while recording. Plain
-        # callbacks cost a counter, an attribute read and two compares.
+        # callbacks cost a counter, two attribute reads and a few compares.
         self.ncallbacks += 1
         self.busy += end - start
-        task = getattr(handle._callback, "__self__", None)
+        callback = handle._callback
+        task = None if type(callback) is FunctionType else getattr(callback, "__self__", None)
         if type(task) in _TASK_CLASSES or (task is not None and isinstance(task, TASK_TYPES)):
             self._task_step(handle, task, start, end)
         elif end - start >= self.slow:
