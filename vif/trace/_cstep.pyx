@@ -52,9 +52,8 @@ cdef int _API = _describe._API
 cdef int _PASS = _describe._PASS
 cdef int _FUTURE = _describe._FUTURE
 cdef object _SLEEP_CODE = _asyncio_tasks.sleep.__code__
-cdef bint _SLEEP_DELAY_CELL = (_SLEEP_CODE.co_varnames[:1] != ("delay",)
-                               or "delay" in _SLEEP_CODE.co_cellvars)
 cdef tuple _QUEUE_PREFIXES = ("Queue.", "PriorityQueue.", "LifoQueue.")
+cdef frozenset _STDLIB_QUEUES = frozenset({asyncio.Queue, asyncio.PriorityQueue, asyncio.LifoQueue})
 # Memoised texts (no tuple keys: they would feed the garbage collector per step)
 cdef dict _sleep_int = {}  # delay -> "asyncio.sleep(delay)"
 cdef dict _sleep_float = {}  # delay -> SleepText
@@ -186,7 +185,7 @@ def in_place_reads():
 cdef object _first_local(object coro):
     """A suspended coroutine's first local, or None when it cannot be read here."""
     cdef PyObject *value
-    if _LOCAL0 < 0 or not coro.cr_suspended or _SLEEP_DELAY_CELL:
+    if _LOCAL0 < 0 or not coro.cr_suspended:
         return None
     value = (<PyObject **>((<char *><PyObject *>coro) + _LOCAL0))[0]
     return None if value == NULL else <object>value
@@ -202,6 +201,7 @@ cdef class _Code:
     cdef int kind
     cdef object static  # the API text when it does not depend on the call
     cdef str queue  # the qualname of a Queue method, else ""
+    cdef object first_local  # the name of local 0 when _first_local may read it, else None
     cdef dict queue_texts  # maxsize -> qsize -> text
     cdef dict wheres  # f_lasti -> "file:line"
     cdef str label  # a coroutine's label when it takes no argument, "" if it does
@@ -237,6 +237,9 @@ cdef _Code _code_info(object code):
         info.static = _static_api(code)
         qualname = code.co_qualname
         info.queue = qualname if qualname.startswith(_QUEUE_PREFIXES) else ""
+        first = code.co_varnames[:1]
+        info.first_local = first[0] if first and code.co_argcount and (
+            first[0] not in code.co_cellvars) else None
         info.queue_texts = None
         info.wheres = {}
         info.label = None
@@ -339,6 +342,31 @@ cdef object _sleep_text(object delay):
     return text
 
 
+cdef str _queue_text(_Code info, object this):
+    """``Queue.get() on a queue of 0/inf`` for the queue ``this``; None if it fails."""
+    cdef Py_ssize_t size
+    try:
+        if type(this) in _STDLIB_QUEUES:  # their qsize() and maxsize, without two calls
+            size = len(this._queue)
+            maxsize = this._maxsize
+        else:
+            size = this.qsize()
+            maxsize = this.maxsize
+    except Exception:
+        return None
+    if info.queue_texts is None:
+        info.queue_texts = {}
+    texts = info.queue_texts.get(maxsize)
+    if texts is None:
+        texts = info.queue_texts[maxsize] = {}
+    text = texts.get(size)
+    if text is None:
+        if len(texts) > 1_000:
+            texts.clear()
+        text = texts[size] = f"{info.queue}() on a queue of {size}/{maxsize or 'inf'}"
+    return text
+
+
 cdef object _api(_Code info, object frame):
     """``_describe._api``: the cached text, sleep and Queue waits memoised here."""
     if info.static is not None:
@@ -353,22 +381,9 @@ cdef object _api(_Code info, object frame):
     if info.queue:
         this = frame.f_locals.get("self")
         if this is not None:
-            try:
-                size = this.qsize()
-                maxsize = this.maxsize
-            except Exception:
-                return _api_text(code, frame)
-            if info.queue_texts is None:
-                info.queue_texts = {}
-            texts = info.queue_texts.get(maxsize)
-            if texts is None:
-                texts = info.queue_texts[maxsize] = {}
-            text = texts.get(size)
-            if text is None:
-                if len(texts) > 1_000:
-                    texts.clear()
-                text = texts[size] = f"{info.queue}() on a queue of {size}/{maxsize or 'inf'}"
-            return text
+            text = _queue_text(info, this)
+            if text is not None:
+                return text
     return _api_text(code, frame)
 
 
@@ -411,8 +426,15 @@ cdef object describe_wait(object task):
         kind = info.kind
         if kind == _FUTURE:
             break
-        if kind == _API and code is _SLEEP_CODE and cls is CoroutineType:
-            text = _sleep_text(_first_local(obj))  # no frame object: see _LOCAL0
+        if kind == _API and cls is CoroutineType and info.first_local is not None:
+            # no frame object for sleep's delay or a queue method's self: see _LOCAL0
+            text = None
+            if code is _SLEEP_CODE and info.first_local == "delay":
+                text = _sleep_text(_first_local(obj))
+            elif info.queue and info.first_local == "self":
+                this = _first_local(obj)
+                if this is not None:
+                    text = _queue_text(info, this)
             if text is not None:
                 _wait_where = _where(where_info, where_frame)
                 _wait_links = None
