@@ -14,13 +14,12 @@ cases. The pure-Python scheduler calls :meth:`StepLog.callback` instead.
 ``VIF_NO_EXTENSIONS=1`` or a missing build: :mod:`._recorder` uses its pure twin.
 """
 
-import array as _array
 import asyncio
 from asyncio import tasks as _asyncio_tasks
 from types import CoroutineType, FunctionType, GeneratorType, MethodType
 
 cimport cython
-from cpython cimport array
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from cpython.object cimport PyObject
 from cpython.pycapsule cimport PyCapsule_New
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
@@ -29,6 +28,7 @@ from . import _describe
 from ._describe import TASK_TYPES, coro_label, describe_future, label_name, short_label
 
 cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(object op)
     ctypedef struct PyGenObject:  # the part of generators and coroutines read here
         signed char gi_frame_state
     bint PyCFunction_Check(object op)
@@ -57,8 +57,6 @@ cdef frozenset _STDLIB_QUEUES = frozenset({asyncio.Queue, asyncio.PriorityQueue,
 # Memoised texts (no tuple keys: they would feed the garbage collector per step)
 cdef dict _sleep_int = {}  # delay -> "asyncio.sleep(delay)"
 cdef dict _sleep_float = {}  # delay -> SleepText
-cdef array.array _DOUBLES = _array.array("d")
-cdef array.array _LONGS = _array.array("q")
 # describe_wait's second and third results
 cdef str _wait_where = ""
 cdef object _wait_links = None
@@ -305,6 +303,7 @@ cdef str _created_label(object coro, _Code info):
 
 
 @cython.final
+@cython.no_gc
 cdef class SleepText:
     """``asyncio.sleep(<a float>)``, a wait's text formatted only when the recording
     is read: a float's repr costs thousands of instructions, and a program that
@@ -472,20 +471,23 @@ cdef object describe_wait(object task):
 @cython.no_gc
 cdef class TaskRecord:
     """One task's life. ``runs`` is flat: ``[start0, end0, start1, end1, ...]``;
-    ``waits`` holds, per suspension, the interned (what, where) string ids. Arrays,
-    and not tracked by the garbage collector (no cycles go through a record): a
-    recording of many tasks must not make the program's collections slower."""
+    ``waits`` holds, per suspension, the interned (what, where) string ids. Both are
+    C arrays here (lists when read), and a record is not tracked by the garbage
+    collector (no cycle goes through one): a recording of many tasks must not make
+    the program's collections slower."""
 
     cdef public Py_ssize_t index
     cdef public Py_ssize_t parent
     cdef public object name
     cdef public object label
     cdef public object created
-    cdef public array.array runs
-    cdef public array.array waits
     cdef public object links
     cdef public object state
     cdef public Py_ssize_t loop
+    cdef double *_runs
+    cdef Py_ssize_t _nruns, _runs_room
+    cdef long long *_waits
+    cdef Py_ssize_t _nwaits, _waits_room
 
     def __init__(self, Py_ssize_t index, Py_ssize_t parent, label, created, Py_ssize_t loop):
         self.index = index
@@ -493,11 +495,49 @@ cdef class TaskRecord:
         self.name = ""
         self.label = label
         self.created = created
-        self.runs = array.clone(_DOUBLES, 0, False)
-        self.waits = array.clone(_LONGS, 0, False)
         self.links = None
         self.state = "pending"
         self.loop = loop
+
+    def __dealloc__(self):
+        PyMem_Free(self._runs)
+        PyMem_Free(self._waits)
+
+    @property
+    def runs(self):
+        return [self._runs[i] for i in range(self._nruns)]
+
+    @property
+    def waits(self):
+        return [self._waits[i] for i in range(self._nwaits)]
+
+    cdef int add_run(self, double start, double end) except -1:
+        cdef Py_ssize_t room
+        cdef double *grown
+        if self._nruns + 2 > self._runs_room:
+            room = 4 if self._runs_room == 0 else 2 * self._runs_room
+            grown = <double *>PyMem_Realloc(self._runs, room * sizeof(double))
+            if grown == NULL:
+                raise MemoryError()
+            self._runs, self._runs_room = grown, room
+        self._runs[self._nruns] = start
+        self._runs[self._nruns + 1] = end
+        self._nruns += 2
+        return 0
+
+    cdef int add_wait(self, long long what, long long where) except -1:
+        cdef Py_ssize_t room
+        cdef long long *grown
+        if self._nwaits + 2 > self._waits_room:
+            room = 4 if self._waits_room == 0 else 2 * self._waits_room
+            grown = <long long *>PyMem_Realloc(self._waits, room * sizeof(long long))
+            if grown == NULL:
+                raise MemoryError()
+            self._waits, self._waits_room = grown, room
+        self._waits[self._nwaits] = what
+        self._waits[self._nwaits + 1] = where
+        self._nwaits += 2
+        return 0
 
 
 cdef class StepLog:
@@ -528,6 +568,11 @@ cdef class StepLog:
         self._tasks = recorder.tasks
         self._string_ids = recorder._string_ids
         self._strings = recorder.strings
+        # These lists only ever hold records and strings (no references that could
+        # make a cycle): the garbage collector need not walk them, as it would on
+        # each full collection of the program.
+        PyObject_GC_UnTrack(self._tasks)
+        PyObject_GC_UnTrack(self._strings)
 
     def _make_create_task(self, orig, loop):
         return TaskCreator(orig, self, loop)
@@ -561,8 +606,6 @@ cdef class StepLog:
         rec.parent = (<TaskRecord>found).index if found is not None else -1
         rec.label = _task_label(task)
         rec.created = created
-        rec.runs = array.clone(_DOUBLES, 0, False)
-        rec.waits = array.clone(_LONGS, 0, False)
         rec.links = None
         rec.state = "pending"
         rec.loop = self.loop_index
@@ -598,7 +641,6 @@ cdef class StepLog:
 
     cdef int _task_step(self, object handle, object task, double start, double end) except -1:
         cdef TaskRecord rec
-        cdef array.array runs, waits
         cdef Py_ssize_t n
         r = self.recorder
         found = self._live.get(task)
@@ -609,13 +651,9 @@ cdef class StepLog:
                 return 0
             found = r.new_task(task, None, start, self.loop_index)  # made before the recording
         rec = <TaskRecord>found
-        runs = rec.runs
-        n = len(runs)
-        if n == 0:  # asyncio.create_task(name=) names it after creating it
+        if rec._nruns == 0:  # asyncio.create_task(name=) names it after creating it
             rec.name = task.get_name()
-        array.resize_smart(runs, n + 2)
-        runs.data.as_doubles[n] = start
-        runs.data.as_doubles[n + 1] = end
+        rec.add_run(start, end)
         if task.done():
             self._finish(task, rec)
         else:
@@ -627,11 +665,8 @@ cdef class StepLog:
                 what, where, links = f"(not described: {exc!r})", "", None
             w = self._intern(what)
             h = self._intern(where)
-            waits = rec.waits
-            n = len(waits)
-            array.resize_smart(waits, n + 2)
-            waits.data.as_longlongs[n] = w
-            waits.data.as_longlongs[n + 1] = h
+            n = rec._nwaits
+            rec.add_wait(w, h)
             if links:
                 live = self._live
                 linked = [(<TaskRecord>lr).index for lr in map(live.get, links) if lr is not None]
