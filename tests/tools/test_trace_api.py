@@ -335,6 +335,8 @@ def test_labels_and_sleep_texts_match_the_pure_descriptions():
         ["asyncio.sleep(0.005)"], [f"asyncio.sleep({1 / 3!r})"], ["asyncio.sleep(2)"]]
     assert all(isinstance(s, str) for s in data["strings"])
     if vif.implementation() == "compiled":
-        from vif.trace._cstep import in_place_reads
+        from vif.trace._cstep import in_place_reads, monotonic
 
         assert in_place_reads()[0] > 0 and in_place_reads()[1]  # the fast paths were tested
+        before = time.monotonic()
+        assert before <= monotonic() <= time.monotonic()  # the recorder's clock is the loop's

@@ -10,8 +10,14 @@ clock itself (``clock_gettime``, the clock of ``time.monotonic()`` and so of
 the same loop step ended. Plain callbacks cost a counter, a type test and a
 compare; a task step walks the task's await chain here, in C, with the caches
 of :mod:`vif.trace._describe`, whose Python functions still describe the rare
-cases. The pure-Python scheduler calls :meth:`StepLog.callback` instead.
-``VIF_NO_EXTENSIONS=1`` or a missing build: :mod:`._recorder` uses its pure twin.
+cases. The texts mean the same as the pure recorder's; to get them cheaply, the
+arguments of a new coroutine and the first local of a suspended one (sleep's
+delay, a queue method's self) are read where CPython keeps them, at an offset
+found and checked at import (else the frame's ``f_locals`` as before), and a
+float's repr waits until the recording is read. Records keep their times in C
+arrays, out of the garbage collector's sight. The pure-Python scheduler calls
+:meth:`StepLog.callback` instead. ``VIF_NO_EXTENSIONS=1`` or a missing build:
+:mod:`._recorder` uses its pure twin.
 """
 
 import asyncio
@@ -98,7 +104,6 @@ cdef object _task_of(object callback):
     if known is None:
         known = _is_task_type[tp] = isinstance(obj, TASK_TYPES)
     return obj if known else None
-
 
 
 # Where a suspended coroutine keeps its first local variable (its first argument),
@@ -399,29 +404,42 @@ cdef str _where(_Code info, object frame):
     return text
 
 
-cdef object describe_wait(object task):
+cdef object describe_wait(object task, TaskRecord rec):
     """:func:`vif.trace._describe.describe_wait`, compiled: returns what the task waits
-    on and sets ``_wait_where`` and ``_wait_links`` (None or the linked tasks)."""
+    on and sets ``_wait_where`` and ``_wait_links`` (None or the linked tasks).
+
+    The task's own coroutine, its code and frame do not change from step to step:
+    ``rec`` keeps them while the task lives (see ``TaskRecord.release``)."""
     global _wait_where, _wait_links
     cdef int depth = 0
     cdef int kind
     cdef type cls
     cdef _Code info, where_info = None
-    obj = task.get_coro()
+    cdef bint top
+    if rec._coro is None:
+        rec._coro = task.get_coro()
+    obj = rec._coro
     where_frame = None
     fallback = None
     while obj is not None and depth < 64:
         depth += 1
         cls = type(obj)
-        if cls is CoroutineType:
-            code = obj.cr_code
-        elif cls is GeneratorType:
-            code = obj.gi_code
+        top = depth == 1 and rec._coro_info is not None
+        if top:
+            info = rec._coro_info
+            code = info.code
         else:
-            code = getattr(obj, "cr_code", None) or getattr(obj, "gi_code", None)
-            if code is None:
-                break  # a Future iterator or a foreign awaitable
-        info = _code_info(code)
+            if cls is CoroutineType:
+                code = obj.cr_code
+            elif cls is GeneratorType:
+                code = obj.gi_code
+            else:
+                code = getattr(obj, "cr_code", None) or getattr(obj, "gi_code", None)
+                if code is None:
+                    break  # a Future iterator or a foreign awaitable
+            info = _code_info(code)
+            if depth == 1 and (cls is CoroutineType or cls is GeneratorType):
+                rec._coro_info = info
         kind = info.kind
         if kind == _FUTURE:
             break
@@ -441,12 +459,16 @@ cdef object describe_wait(object task):
         if kind == _USER and fallback is not None:
             pass  # below an ``async with``: the where is already decided
         else:
-            if cls is CoroutineType:
+            if top and rec._coro_frame is not None:
+                frame = rec._coro_frame
+            elif cls is CoroutineType:
                 frame = obj.cr_frame
             elif cls is GeneratorType:
                 frame = obj.gi_frame
             else:
                 frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
+            if top:
+                rec._coro_frame = frame
             if kind == _API:
                 _wait_where = _where(where_info, where_frame)
                 _wait_links = None
@@ -488,6 +510,9 @@ cdef class TaskRecord:
     cdef Py_ssize_t _nruns, _runs_room
     cdef long long *_waits
     cdef Py_ssize_t _nwaits, _waits_room
+    cdef object _coro  # while the task lives: its coroutine,
+    cdef _Code _coro_info  # what is known of that coroutine's code,
+    cdef object _coro_frame  # and its frame (the same object from step to step)
 
     def __init__(self, Py_ssize_t index, Py_ssize_t parent, label, created, Py_ssize_t loop):
         self.index = index
@@ -502,6 +527,11 @@ cdef class TaskRecord:
     def __dealloc__(self):
         PyMem_Free(self._runs)
         PyMem_Free(self._waits)
+
+    def release(self):
+        """Drop the references to the task's coroutine and frame (it ended, or the
+        recording did)."""
+        self._coro = self._coro_info = self._coro_frame = None
 
     @property
     def runs(self):
@@ -595,6 +625,7 @@ cdef class StepLog:
             exc = getattr(task, "_exception", None)  # not .exception(): it marks it retrieved
             rec.state = "done" if exc is None else f"failed: {exc!r}"[:200]
         del self._live[task]
+        rec.release()
         return 0
 
     cdef TaskRecord _new_task(self, object task, object parent, double created):
@@ -658,7 +689,7 @@ cdef class StepLog:
             self._finish(task, rec)
         else:
             try:
-                what = describe_wait(task)
+                what = describe_wait(task, rec)
                 where = _wait_where
                 links = _wait_links
             except Exception as exc:  # never let tracing break the traced program

@@ -47,6 +47,9 @@ class PyTaskRecord:
         self.state = "pending"
         self.loop = loop
 
+    def release(self) -> None:
+        """Nothing to drop: the compiled record keeps the task's coroutine while it lives."""
+
 
 class Recorder:
     """Facts shared by every loop of one recording."""
@@ -100,6 +103,12 @@ class Recorder:
         for task, rec in list(self.live.items()):
             rec.name = task.get_name()
 
+    def release(self) -> None:
+        """Forget the live tasks: no references to the program's tasks once stopped."""
+        for rec in self.live.values():
+            rec.release()
+        self.live.clear()
+
     def finish(self, task: Any, rec: TaskRecord) -> None:
         rec.name = task.get_name()
         if task.cancelled():
@@ -108,6 +117,7 @@ class Recorder:
             exc = getattr(task, "_exception", None)  # not .exception(): it marks it retrieved
             rec.state = "done" if exc is None else f"failed: {exc!r}"[:200]
         del self.live[task]
+        rec.release()
 
 
 class PyStepLog:
