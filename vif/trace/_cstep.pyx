@@ -404,6 +404,16 @@ cdef str _where(_Code info, object frame):
     return text
 
 
+cdef inline object _coro_attr(object obj, type cls, str cr_name, str gi_name):
+    """A coroutine's ``cr_name`` attribute, a generator's ``gi_name``; for another
+    awaitable whichever it has, or None."""
+    if cls is CoroutineType:
+        return getattr(obj, cr_name)
+    if cls is GeneratorType:
+        return getattr(obj, gi_name)
+    return getattr(obj, cr_name, None) or getattr(obj, gi_name, None)
+
+
 cdef object describe_wait(object task, TaskRecord rec):
     """:func:`vif.trace._describe.describe_wait`, compiled: returns what the task waits
     on and sets ``_wait_where`` and ``_wait_links`` (None or the linked tasks).
@@ -429,14 +439,9 @@ cdef object describe_wait(object task, TaskRecord rec):
             info = rec._coro_info
             code = info.code
         else:
-            if cls is CoroutineType:
-                code = obj.cr_code
-            elif cls is GeneratorType:
-                code = obj.gi_code
-            else:
-                code = getattr(obj, "cr_code", None) or getattr(obj, "gi_code", None)
-                if code is None:
-                    break  # a Future iterator or a foreign awaitable
+            code = _coro_attr(obj, cls, "cr_code", "gi_code")
+            if code is None:
+                break  # a Future iterator or a foreign awaitable
             info = _code_info(code)
             if depth == 1 and (cls is CoroutineType or cls is GeneratorType):
                 rec._coro_info = info
@@ -461,12 +466,8 @@ cdef object describe_wait(object task, TaskRecord rec):
         else:
             if top and rec._coro_frame is not None:
                 frame = rec._coro_frame
-            elif cls is CoroutineType:
-                frame = obj.cr_frame
-            elif cls is GeneratorType:
-                frame = obj.gi_frame
             else:
-                frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
+                frame = _coro_attr(obj, cls, "cr_frame", "gi_frame")
             if top:
                 rec._coro_frame = frame
             if kind == _API:
@@ -479,12 +480,7 @@ cdef object describe_wait(object task, TaskRecord rec):
             elif frame is not None:
                 where_frame = frame
                 where_info = info
-        if cls is CoroutineType:
-            obj = obj.cr_await
-        elif cls is GeneratorType:
-            obj = obj.gi_yieldfrom
-        else:
-            obj = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None)
+        obj = _coro_attr(obj, cls, "cr_await", "gi_yieldfrom")
     what, _wait_links = describe_future(task._fut_waiter)
     _wait_where = _where(where_info, where_frame)
     return fallback if fallback else what
