@@ -49,6 +49,7 @@ if not os.environ.get("VIF_NO_EXTENSIONS"):
     extensions = [Extension("vif._cscheduler", ["vif/_cscheduler.pyx"])]
     extensions += [Extension(name, [twin_source(name, src)]) for name, src in TWINS.items()]
     extensions.append(Extension("vif.files._clines", ["vif/files/_clines.pyx"]))
+    extensions.append(Extension("vif.trace._cstep", ["vif/trace/_cstep.pyx"]))  # vif.trace
     ext_modules = cythonize(extensions, compiler_directives={"language_level": 3})
 
 setup(ext_modules=ext_modules)

@@ -28,6 +28,7 @@ from asyncio import base_events, events, format_helpers, futures
 
 cimport cython
 from cpython.object cimport PyObject, PyObject_Call
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from libc.errno cimport EBADF, EEXIST, EINTR, ENOENT, errno
 from libc.stdint cimport uint64_t
 
@@ -84,6 +85,10 @@ cdef extern from "time.h" nogil:
 
 cdef enum:
     MAX_EVENTS = 512
+
+# vif.trace's recorder offers a C function, in a capsule, that the loop calls after
+# each callback instead of the tracer's callback() method (see vif/trace/_cstep.pyx).
+ctypedef int (*trace_hook_t)(object, object, object, int) except -1
 
 logger = logging.getLogger("asyncio")
 _heappush = heapq.heappush
@@ -960,26 +965,39 @@ cdef class CScheduler:
 
     cdef _run_slow(self, list todo):
         cdef Py_ssize_t i = 0, ntodo = len(todo)
-        cdef double t0, dt
+        cdef double t0 = 0, dt = 0
+        cdef trace_hook_t hook = NULL
+        cdef bint is_c
         tracer = self._tracer
+        if tracer is not None:
+            hook = _trace_hook(tracer)
+            if hook != NULL:
+                hook(tracer, None, None, 0)
         try:
             while i < ntodo:
                 handle = todo[i]
                 todo[i] = None
                 i += 1
-                if handle._cancelled:
+                is_c = isinstance(handle, Handle)
+                if (<Handle>handle)._cancelled if is_c else handle._cancelled:
                     continue
                 try:
                     self._current_handle = handle
-                    t0 = self.time()
-                    if isinstance(handle, Handle):
+                    if hook == NULL or self._debug:
+                        t0 = self.time()
+                    if is_c:
+                        callback = (<Handle>handle)._callback
                         (<Handle>handle)._run_c()
                     else:
+                        callback = handle._callback
                         handle._run()
-                    dt = self.time() - t0
+                    if hook == NULL or self._debug:
+                        dt = self.time() - t0
                     if self._debug and dt >= self.slow_callback_duration:
                         logger.warning("Executing %s took %.3f seconds", _format_handle(handle), dt)
-                    if tracer is not None:
+                    if hook != NULL:
+                        hook(tracer, handle, callback, 1)
+                    elif tracer is not None:
                         tracer.callback(handle, t0, t0 + dt)
                 finally:
                     self._current_handle = None
@@ -993,3 +1011,20 @@ _NATIVE_GET_DEBUG = CScheduler.get_debug
 _NATIVE_CALL_AT = CScheduler.call_at
 _NATIVE_CANCELLED = CScheduler._timer_handle_cancelled
 _NATIVE_RUN_ONCE = CScheduler._run_once
+
+
+cdef object _hook_class = None
+cdef trace_hook_t _hook_function = NULL
+
+
+cdef trace_hook_t _trace_hook(object tracer) noexcept:
+    """The C hook of ``tracer``'s class, or NULL: it then gets ``callback()`` calls."""
+    global _hook_class, _hook_function
+    cls = type(tracer)
+    if cls is not _hook_class:
+        capsule = getattr(cls, "_vif_hook", None)
+        _hook_function = NULL
+        if capsule is not None and PyCapsule_IsValid(capsule, b"vif.trace.hook"):
+            _hook_function = <trace_hook_t>PyCapsule_GetPointer(capsule, b"vif.trace.hook")
+        _hook_class = cls
+    return _hook_function

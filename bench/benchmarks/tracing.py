@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bench.benchmarks import loop as loop_benchmarks
-from bench.registry import BenchFn, Context, benchmark
+from bench.registry import BenchFn, Context, benchmark, get
 
 ORDER = 0
 
@@ -40,20 +40,21 @@ def _traced(name: str, fn: BenchFn, n: int, unit: str) -> None:
     benchmark(
         f"traced_{name}",
         group="tracing",
-        n=max(n // 4, 10),
+        n=n,  # the untraced row's n: the times compare like for like
         unit=unit,
         min_n=10,
         impls=("vif", "vif-pure"),
     )(traced)
 
 
-_ROWS: list[tuple[str, Callable, int, str]] = [
-    ("call_soon", loop_benchmarks.call_soon_chain, 1_000_000, "callbacks"),
-    ("sleep_timers", loop_benchmarks.sleep_timers, 100_000, "sleeps"),
-    ("tasks_sleep0", loop_benchmarks.tasks_sleep0, 100_000, "tasks"),
-    ("queue_pingpong", loop_benchmarks.queue_pingpong, 200_000, "round trips"),
-    ("future_await", loop_benchmarks.future_await, 1_000_000, "futures"),
+_ROWS: list[tuple[str, Callable]] = [
+    ("call_soon", loop_benchmarks.call_soon_chain),
+    ("sleep_timers", loop_benchmarks.sleep_timers),
+    ("tasks_sleep0", loop_benchmarks.tasks_sleep0),
+    ("queue_pingpong", loop_benchmarks.queue_pingpong),
+    ("future_await", loop_benchmarks.future_await),
 ]
 
-for _name, _fn, _n, _unit in _ROWS:
-    _traced(_name, _fn, _n, _unit)
+for _name, _fn in _ROWS:
+    _row = get(_name)  # the untraced row: the same n and unit
+    _traced(_name, _fn, _row.n, _row.unit)

@@ -247,3 +247,96 @@ def test_recording_is_single_use():
         pass
     with pytest.raises(RuntimeError):
         rec.start()
+
+
+LOOPS = [pytest.param(vif.PyEventLoop, id="vif-python")]
+if vif.CEventLoop is not None:
+    LOOPS.append(pytest.param(vif.CEventLoop, id="vif-compiled"))
+
+
+@pytest.mark.parametrize("loop_class", LOOPS)
+def test_both_schedulers_record_the_same_facts(loop_class):
+    """The compiled scheduler's C hook and the pure scheduler's tracer calls agree."""
+
+    async def pinger(queue, n):
+        for i in range(n):
+            await queue.put(i)
+            await asyncio.sleep(0)
+
+    async def main():
+        queue = asyncio.Queue(maxsize=1)
+        ping = asyncio.create_task(pinger(queue, 3), name="pinger")
+        got = [await queue.get() for _ in range(3)]
+        await ping
+        await asyncio.sleep(0.001)
+        return got
+
+    loop = loop_class()
+    try:
+        with vif.trace.record() as rec:
+            assert loop.run_until_complete(main()) == [0, 1, 2]
+    finally:
+        loop.close()
+    data = rec.to_dict()
+    (ping,) = [t for t in data["tasks"] if t["n"] == "pinger"]
+    (main_task,) = [t for t in data["tasks"] if t["l"] == "main()"]
+    assert ping["s"] == main_task["s"] == "done"
+    assert ping["p"] == data["tasks"].index(main_task)
+    assert what(data, ping) == ["asyncio.sleep(0)"] * 3
+    assert what(data, main_task)[0] == "Queue.get() on a queue of 0/1"
+    assert what(data, main_task)[-2:] == ["task pinger pinger(Queue, 3)", "asyncio.sleep(0.001)"]
+    for task in (ping, main_task):
+        runs = task["r"]
+        assert len(runs) == len(task["w"]) + 2  # one wait between two steps
+        assert runs == sorted(runs) and all(isinstance(t, float) for t in runs)
+    where = data["strings"][ping["w"][1]]
+    assert where.endswith(f"test_trace_api.py:{pinger.__code__.co_firstlineno + 3}")
+    assert data["stats"]["callbacks"] >= 8 and data["stats"]["callbackMs"] >= 0
+    tracer_type = type(rec.recorder.tracers[0]).__mro__[1].__module__
+    assert tracer_type.endswith("_cstep" if vif.implementation() == "compiled" else "_recorder")
+
+
+def test_labels_and_sleep_texts_match_the_pure_descriptions():
+    """The compiled recorder reads arguments and delays in place; same text as the pure one."""
+    from vif.trace._describe import coro_label
+
+    class Box:
+        async def method(self, n, *, flag=True):
+            await asyncio.sleep(0.5 * n)
+
+    async def plain(a, b="x" * 30, *rest, c=None, **kw):
+        await asyncio.sleep(a)
+
+    async def closure(value, other):
+        def inner():
+            return value
+
+        await asyncio.sleep(0.0)
+        return inner()
+
+    async def main():
+        coros = [plain(0.1234567), plain(3, b"raw", c=[1, 2, 3, 4]), closure(1.5, {"k": 2}),
+                 Box().method(0.01, flag=False), asyncio.sleep(1 / 3), asyncio.sleep(2)]
+        expected = [coro_label(c) for c in coros]
+        tasks = [asyncio.create_task(c, name=f"t{i}") for i, c in enumerate(coros)]
+        await asyncio.sleep(0)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return expected
+
+    with vif.trace.record() as rec:
+        expected = vif.run(main())
+    data = rec.to_dict()
+    named = {t["n"]: t for t in data["tasks"]}
+    assert [named[f"t{i}"]["l"] for i in range(6)] == expected
+    assert [what(data, named[f"t{i}"]) for i in range(6)] == [
+        ["asyncio.sleep(0.1234567)"], ["asyncio.sleep(3)"], ["asyncio.sleep(0.0)"],
+        ["asyncio.sleep(0.005)"], [f"asyncio.sleep({1 / 3!r})"], ["asyncio.sleep(2)"]]
+    assert all(isinstance(s, str) for s in data["strings"])
+    if vif.implementation() == "compiled":
+        from vif.trace._cstep import in_place_reads, monotonic
+
+        assert in_place_reads()[0] > 0 and in_place_reads()[1]  # the fast paths were tested
+        before = time.monotonic()
+        assert before <= monotonic() <= time.monotonic()  # the recorder's clock is the loop's

@@ -10,9 +10,11 @@ for a whole program. With no recording active the loop pays nothing beyond one
 attribute test per step.
 
 Modules: :mod:`._recording` (the public object), :mod:`._recorder` (the loop-side
-hook), :mod:`._describe` (what a task waits on), :mod:`._sampler` (who blocked the
-loop), :mod:`._model` (the timeline data), :mod:`._summary`, :mod:`._html`,
-:mod:`._perfetto` (the outputs), :mod:`._hooks` (noticing loops as they start).
+hook), :mod:`._cstep` (its compiled per-callback part, which the compiled scheduler
+calls from C), :mod:`._describe` (what a task waits on), :mod:`._sampler` (who
+blocked the loop), :mod:`._model` (the timeline data), :mod:`._summary`,
+:mod:`._html`, :mod:`._perfetto` (the outputs), :mod:`._hooks` (noticing loops as
+they start).
 """
 
 from __future__ import annotations

@@ -89,13 +89,22 @@ def _arg(value: Any) -> str:
     return type(value).__name__
 
 
+def label_name(code: CodeType) -> str:
+    """The name a label shows: ``main.<locals>.worker`` is ``worker``."""
+    return code.co_qualname.rsplit("<locals>.", 1)[-1]
+
+
+def short_label(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def coro_label(coro: Any) -> str:
     """``say_after(1, 'hello')``: the coroutine's name and its arguments, short."""
     code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
     frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
     if code is None:
         return _repr.repr(coro)
-    name = code.co_qualname.rsplit("<locals>.", 1)[-1]  # main.<locals>.worker: worker
+    name = label_name(code)
     if frame is None:
         return f"{name}()"
     try:
@@ -108,8 +117,7 @@ def coro_label(coro: Any) -> str:
         ]
     except Exception:  # a hostile __repr__ must not break the traced program
         args = ["..."]
-    text = f"{name}({', '.join(args)})"
-    return text if len(text) <= 80 else text[:77] + "..."
+    return short_label(f"{name}({', '.join(args)})")
 
 
 def task_label(task: Any) -> str:
@@ -196,14 +204,16 @@ def describe_future(fut: Any) -> tuple[str, list[Any]]:
 
 
 _USER, _API, _PASS, _FUTURE = 0, 1, 2, 3
-_code_kinds: dict[CodeType, int] = {}
-_static_api: dict[CodeType, str] = {}
+# Per-code facts, found by the code's id: hashing a code object hashes its bytecode
+# and constants, too slow per step. An entry keeps its code, so the id stays its own.
+_code_kinds: dict[int, tuple[CodeType, int, str | None]] = {}  # (code, kind, static text)
 _DYNAMIC_NAMES = ("sleep", "wait_for", "timeout", "_open", "_request")
 
 
-def _code_kind(code: CodeType) -> int:
-    kind = _code_kinds.get(code)
-    if kind is None:
+def _code_entry(code: CodeType) -> tuple[CodeType, int, str | None]:
+    entry = _code_kinds.get(id(code))
+    if entry is None:
+        static = None
         if not is_library(code.co_filename):
             kind = _USER
         elif code.co_qualname in ("Future.__await__", "Future.__iter__"):
@@ -216,13 +226,24 @@ def _code_kind(code: CodeType) -> int:
             if not ({"self", "sock", "delay", "timeout", "url", "file", "str_or_url"}
                     & set(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])) \
                     and code.co_name not in _DYNAMIC_NAMES:
-                _static_api[code] = _api_text(code, None)
-        _code_kinds[code] = kind
-    return kind
+                static = _api_text(code, None)
+        if len(_code_kinds) > 100_000:
+            _code_kinds.clear()
+        entry = _code_kinds[id(code)] = (code, kind, static)
+    return entry
+
+
+def _code_kind(code: CodeType) -> int:
+    return _code_entry(code)[1]
+
+
+def static_api(code: CodeType) -> str | None:
+    """The text of an awaited library API that does not depend on its arguments."""
+    return _code_entry(code)[2]
 
 
 def _api(code: CodeType, frame: FrameType | None) -> str:
-    text = _static_api.get(code)
+    text = _code_entry(code)[2]
     return text if text is not None else _api_text(code, frame)
 
 
@@ -251,9 +272,10 @@ def describe_wait(task: Any) -> tuple[str, str, list[Any]]:
                 break  # a Future iterator or a foreign awaitable
             frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
             nxt = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None)
-        kind = _code_kind(code)
+        _, kind, static = _code_entry(code)
         if kind == _API:
-            return _api(code, frame), _where(where_frame), []
+            what = static if static is not None else _api_text(code, frame)
+            return what, _where(where_frame), []
         if kind == _FUTURE:
             break
         if kind == _PASS:
@@ -266,19 +288,20 @@ def describe_wait(task: Any) -> tuple[str, str, list[Any]]:
     return fallback or what, _where(where_frame), links
 
 
-_wheres: dict[tuple[CodeType, int], str] = {}
+_wheres: dict[tuple[int, int], tuple[CodeType, str]] = {}  # (id(code), line) -> (code, text)
 
 
 def _where(frame: FrameType | None) -> str:
     if frame is None:
         return ""
-    key = (frame.f_code, frame.f_lineno)
-    text = _wheres.get(key)
-    if text is None:
+    code = frame.f_code
+    key = (id(code), frame.f_lineno)
+    entry = _wheres.get(key)
+    if entry is None:
         if len(_wheres) > 100_000:
             _wheres.clear()
-        text = _wheres[key] = f"{short_path(key[0].co_filename)}:{key[1]}"
-    return text
+        entry = _wheres[key] = (code, f"{short_path(code.co_filename)}:{key[1]}")
+    return entry[1]
 
 
 def describe_callback(handle: Any) -> str:

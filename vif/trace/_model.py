@@ -51,7 +51,7 @@ def build(recording: Any) -> dict[str, Any]:
         "title": recording.title,
         "end": end,
         "slowMs": round(recording.slow * 1000.0, 3),
-        "strings": list(r.strings),
+        "strings": [s if type(s) is str else str(s) for s in r.strings],  # some are lazy
         "tasks": tasks,
         "loops": list(r.loops),
         "polls": [ms(t) for t in r.polls],

@@ -8,12 +8,18 @@ scheduler hook) and a ``create_task`` shadowing the loop's method on that loop
 only (not a task factory: the program's own factory keeps working, and on 3.13.0
 a factory changes task names to None); :meth:`LoopTracer.detach` puts back what
 was there before. Turning facts into a timeline is :mod:`vif.trace._model`'s job.
+
+The per-callback part (:class:`StepLog`, :class:`TaskRecord`) has a compiled twin,
+:mod:`vif.trace._cstep`, which the compiled scheduler calls from C; the pure
+versions here serve ``VIF_NO_EXTENSIONS=1`` and builds without it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+from types import FunctionType
 from typing import Any
 
 from ._describe import TASK_TYPES, coro_label, describe_callback, describe_wait
@@ -22,7 +28,7 @@ _MIN_POLL = 0.0001
 _TASK_CLASSES = frozenset(TASK_TYPES)  # polls shorter than this are summed but not drawn
 
 
-class TaskRecord:
+class PyTaskRecord:
     """One task's life. ``runs`` is flat: ``[start0, end0, start1, end1, ...]``;
     ``waits`` holds, per suspension, the interned (what, where) string ids."""
 
@@ -40,6 +46,9 @@ class TaskRecord:
         self.links: dict[int, list[int]] | None = None
         self.state = "pending"
         self.loop = loop
+
+    def release(self) -> None:
+        """Nothing to drop: the compiled record keeps the task's coroutine while it lives."""
 
 
 class Recorder:
@@ -94,6 +103,12 @@ class Recorder:
         for task, rec in list(self.live.items()):
             rec.name = task.get_name()
 
+    def release(self) -> None:
+        """Forget the live tasks: no references to the program's tasks once stopped."""
+        for rec in self.live.values():
+            rec.release()
+        self.live.clear()
+
     def finish(self, task: Any, rec: TaskRecord) -> None:
         rec.name = task.get_name()
         if task.cancelled():
@@ -102,85 +117,47 @@ class Recorder:
             exc = getattr(task, "_exception", None)  # not .exception(): it marks it retrieved
             rec.state = "done" if exc is None else f"failed: {exc!r}"[:200]
         del self.live[task]
+        rec.release()
 
 
-class LoopTracer:
-    """What is installed on one vif loop: the scheduler's tracer and a ``create_task``
-    that notes each new task and which task made it."""
+class PyStepLog:
+    """The scheduler's tracer interface: what runs after each callback (pure twin of
+    :class:`vif.trace._cstep.StepLog`). ``LoopTracer`` derives from it."""
 
-    def __init__(self, recorder: Recorder, loop: asyncio.AbstractEventLoop) -> None:
+    _prev_tracer: Any
+
+    def _bind(self, recorder: Recorder) -> None:
         self.recorder = recorder
-        self.loop = loop
-        self.loop_index = len(recorder.loops)
-        recorder.loops.append(f"{type(loop).__name__} 0x{id(loop):x}")
-        self.thread = threading.get_ident()
         self.slow = recorder.slow
         self.ncallbacks = 0
         self.busy = 0.0
-        recorder.tracers.append(self)
-        self._prev_tracer = loop.get_tracer()
-        loop.set_tracer(self)
-        self._create_task = None
-        self._shadowed = vars(loop).get("create_task")  # an outer recording's, if nested
-        orig = loop.create_task
-        recorder_ = recorder
+
+    def _make_create_task(self, orig: Any, loop: Any) -> Any:
+        """The ``create_task`` put on ``loop``: ``orig``, then a note of the new task."""
+        recorder = self.recorder
         index = self.loop_index
 
         def create_task(coro, **kwargs):
             task = orig(coro, **kwargs)
-            rec = recorder_.live.get(task)
+            rec = recorder.live.get(task)
             if rec is None and not task.done():
                 try:
-                    recorder_.new_task(task, asyncio.current_task(loop), loop.time(), index)
+                    recorder.new_task(task, asyncio.current_task(loop), loop.time(), index)
                 except Exception:  # never let tracing break the traced program
                     pass
             elif rec is not None:
                 rec.name = task.get_name()
             return task
 
-        try:  # shadow the method on this loop only; create_task's behaviour is unchanged
-            loop.create_task = create_task
-            self._create_task = create_task
-        except AttributeError:
-            pass
-        now = loop.time()
-        for task in asyncio.all_tasks(loop):  # tasks made before the recording began
-            if task not in recorder.live:
-                recorder.new_task(task, None, now, self.loop_index)
-
-    def detach(self) -> None:
-        loop = self.loop
-        if self._create_task is not None and vars(loop).get("create_task") is self._create_task:
-            if self._shadowed is not None:
-                loop.create_task = self._shadowed
-            else:
-                del loop.create_task
-        if loop.get_tracer() is self:
-            loop.set_tracer(self._prev_tracer)
-
-    # -- the scheduler's tracer interface -------------------------------------
-
-    def poll(self, start: float, end: float, nevents: int) -> None:
-        r = self.recorder
-        dt = end - start
-        r.poll_time += dt
-        r.poll_count += 1
-        if dt >= _MIN_POLL:
-            r.polls.append(start)
-            r.polls.append(end)
-        sampler = r.sampler
-        if sampler is not None:
-            sampler.busy_since = end
-        prev = self._prev_tracer
-        if prev is not None:
-            prev.poll(start, end, nevents)
+        return create_task
 
     def callback(self, handle: Any, start: float, end: float) -> None:
         # The hot path: runs after every callback while recording. Plain
-        # callbacks cost a counter, an attribute read and two compares.
+        # callbacks cost a counter, two attribute reads and a few compares.
         self.ncallbacks += 1
         self.busy += end - start
-        task = getattr(handle._callback, "__self__", None)
+        callback = handle._callback
+        task = None if type(callback) is FunctionType else getattr(callback, "__self__", None)
         if type(task) in _TASK_CLASSES or (task is not None and isinstance(task, TASK_TYPES)):
             self._task_step(handle, task, start, end)
         elif end - start >= self.slow:
@@ -224,6 +201,69 @@ class LoopTracer:
                     rec.links[len(waits) // 2 - 1] = linked
         if end - start >= self.slow:
             self._slow(handle, rec, start, end)
+
+
+StepLog: type = PyStepLog
+TaskRecord: type = PyTaskRecord
+if not os.environ.get("VIF_NO_EXTENSIONS"):
+    try:
+        from ._cstep import StepLog, TaskRecord  # type: ignore[no-redef]
+    except ImportError:
+        pass
+
+
+class LoopTracer(StepLog):
+    """What is installed on one vif loop: the scheduler's tracer and a ``create_task``
+    that notes each new task and which task made it."""
+
+    def __init__(self, recorder: Recorder, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.loop_index = len(recorder.loops)
+        recorder.loops.append(f"{type(loop).__name__} 0x{id(loop):x}")
+        self.thread = threading.get_ident()
+        self._bind(recorder)
+        recorder.tracers.append(self)
+        self._prev_tracer = loop.get_tracer()
+        loop.set_tracer(self)
+        self._create_task = None
+        self._shadowed = vars(loop).get("create_task")  # an outer recording's, if nested
+        create_task = self._make_create_task(loop.create_task, loop)
+        try:  # shadow the method on this loop only; create_task's behaviour is unchanged
+            loop.create_task = create_task
+            self._create_task = create_task
+        except AttributeError:
+            pass
+        now = loop.time()
+        for task in asyncio.all_tasks(loop):  # tasks made before the recording began
+            if task not in recorder.live:
+                recorder.new_task(task, None, now, self.loop_index)
+
+    def detach(self) -> None:
+        loop = self.loop
+        if self._create_task is not None and vars(loop).get("create_task") is self._create_task:
+            if self._shadowed is not None:
+                loop.create_task = self._shadowed
+            else:
+                del loop.create_task
+        if loop.get_tracer() is self:
+            loop.set_tracer(self._prev_tracer)
+
+    # -- the scheduler's tracer interface -------------------------------------
+
+    def poll(self, start: float, end: float, nevents: int) -> None:
+        r = self.recorder
+        dt = end - start
+        r.poll_time += dt
+        r.poll_count += 1
+        if dt >= _MIN_POLL:
+            r.polls.append(start)
+            r.polls.append(end)
+        sampler = r.sampler
+        if sampler is not None:
+            sampler.busy_since = end
+        prev = self._prev_tracer
+        if prev is not None:
+            prev.poll(start, end, nevents)
 
     def _slow(self, handle: Any, rec: TaskRecord | None, start: float, end: float) -> None:
         r = self.recorder

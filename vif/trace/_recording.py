@@ -63,7 +63,7 @@ class Recording:
             tracer.detach()
         self._tracers.clear()
         self.recorder.refresh_names()
-        self.recorder.live.clear()  # no references to the program's tasks once stopped
+        self.recorder.release()  # no references to the program's tasks once stopped
         if self.recorder.sampler is not None:
             self.recorder.sampler.stop()
         self.end_time = time.monotonic()
