@@ -8,6 +8,8 @@ instance), as asyncio's BaseEventLoop does.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 
 from vif_testing import is_reference, run
 
@@ -106,6 +108,10 @@ def test_create_future_belongs_to_its_loop_running_or_not(loop_factory):
 def test_get_debug_follows_set_debug(loop_factory):
     loop = loop_factory()
     try:
+        # The default follows -X dev / PYTHONASYNCIODEBUG, as asyncio's does.
+        expected = sys.flags.dev_mode or bool(os.environ.get("PYTHONASYNCIODEBUG"))
+        assert loop.get_debug() is expected
+        loop.set_debug(False)
         assert loop.get_debug() is False
         loop.set_debug(True)
         assert loop.get_debug() is True
