@@ -384,7 +384,10 @@ class ClientSession:
         user_headers = headers
 
         while True:
-            proxy_url, proxy_auth_header = self._proxy_for(url, proxy, proxy_auth)
+            if proxy is None and not self._trust_env:
+                proxy_url = proxy_auth_header = None  # the common case, without a call
+            else:
+                proxy_url, proxy_auth_header = self._proxy_for(url, proxy, proxy_auth)
             # --- headers -----------------------------------------------------------------
             if (
                 not user_headers

@@ -126,6 +126,9 @@ class TCPConnector:
         self.local_addr = local_addr
         self.happy_eyeballs_delay = happy_eyeballs_delay
         self._idle: dict[Any, deque[HttpProtocol]] = {}
+        # (scheme, host, port) -> its key, for the plain case (no proxy, default ssl):
+        # the same key object each time, which also makes the pool's lookups identity hits.
+        self._plain_keys: dict[tuple, ConnectionKey] = {}
         self._acquired = 0
         self._acquired_per_host: dict[Any, int] = {}
         self._waiters: deque[tuple[Any, asyncio.Future]] = deque()
@@ -175,10 +178,21 @@ class TCPConnector:
         server_hostname: str | None,
         proxy_headers: tuple | None = None,
     ) -> ConnectionKey:
+        plain = (
+            (ssl is True or ssl is None)
+            and proxy is None
+            and proxy_auth is None
+            and server_hostname is None
+        )
+        if plain:
+            ck = (url.scheme, url.host, url.port)
+            key = self._plain_keys.get(ck)
+            if key is not None:
+                return key
         is_ssl = url.scheme in ("https", "wss")
         if ssl is True or ssl is None:
             ssl = self._ssl
-        return ConnectionKey(
+        key = ConnectionKey(
             url.host,
             url.port,
             is_ssl,
@@ -188,6 +202,11 @@ class TCPConnector:
             server_hostname,
             proxy_headers if (proxy is not None and is_ssl) else None,
         )
+        if plain:
+            if len(self._plain_keys) >= 256:
+                self._plain_keys.clear()
+            self._plain_keys[ck] = key
+        return key
 
     # --- slots --------------------------------------------------------------------------
     def _has_slot(self, key: Any) -> bool:
