@@ -612,13 +612,8 @@ class ClientSession:
     ) -> ClientResponse:
         retried = False
         while True:
-            proto = None
-            if not traces and not connector._waiters and connector._has_slot(key):
-                # Fast path: a live idle connection and a free slot, no await needed.
-                proto = connector._pop_idle(key)
-                if proto is not None:
-                    connector._take_slot(key)
-                    proto.acquired = True
+            # Fast path: a live idle connection and a free slot, no await needed.
+            proto = None if traces else connector._take_idle(key)
             if proto is None:
                 proto = await self._acquire(connector, key, t, deadline, traces, loop)
             reused = proto.reuse_count > 0

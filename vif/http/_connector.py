@@ -317,11 +317,33 @@ class TCPConnector:
         proto.acquired = True
         return proto
 
+    def _take_idle(self, key: Any) -> HttpProtocol | None:
+        """A live idle connection for ``key`` with its slot taken, if one is free now.
+
+        The no-await fast path of a keep-alive request: ``None`` when it would have
+        to wait (queued waiters, no free slot) or connect.
+        """
+        if self._waiters:
+            return None
+        limit = self.limit
+        if limit and self._acquired >= limit:
+            return None
+        per_host = self.limit_per_host
+        if per_host and self._acquired_per_host.get(key, 0) >= per_host:
+            return None
+        proto = self._pop_idle(key)
+        if proto is not None:
+            self._acquired += 1
+            if per_host:
+                self._acquired_per_host[key] = self._acquired_per_host.get(key, 0) + 1
+            proto.acquired = True
+        return proto
+
     def _pop_idle(self, key: Any) -> HttpProtocol | None:
         dq = self._idle.get(key)
         if not dq:
             return None
-        now = self._get_loop().time()
+        now = (self._loop or self._get_loop()).time()
         while dq:
             proto = dq.pop()
             if proto.closed or proto.should_close:
@@ -352,7 +374,7 @@ class TCPConnector:
             if dq is None:
                 dq = self._idle[key] = deque()
             if keepalive is not None:
-                proto.expire_at = self._get_loop().time() + keepalive
+                proto.expire_at = (self._loop or self._get_loop()).time() + keepalive
                 if self._cleanup_handle is None:
                     self._cleanup_handle = self._get_loop().call_at(
                         proto.expire_at + 0.05, self._cleanup
