@@ -336,7 +336,9 @@ class ClientSession:
             t = timeout
         else:
             t = ClientTimeout(total=timeout)
-        loop = asyncio.get_running_loop()
+        # The connector is bound to the loop it first ran on (its pooled transports are);
+        # reusing it skips get_running_loop, which costs a getpid() syscall on 3.11.
+        loop = self._connector._loop or asyncio.get_running_loop()
         deadline = loop.time() + t.total if t.total is not None else None
 
         body, content_type, stream = prepare_body(data, json, self._json_serialize)
