@@ -163,3 +163,32 @@ def test_response_content_type_parsed_per_value():
     assert c.charset == "latin-1" and c.get_encoding() == "latin-1"
     assert resp(None).content_type == "application/octet-stream"
     assert parse_content_type("a/b; x=1") == ("a/b", {"x": "1"})
+
+
+def test_response_json_decoding_paths(loop_factory):
+    import json
+
+    from vif.http._response import ClientResponse
+
+    class Head:
+        status, reason, version = 200, "OK", None
+        content_type = "application/json; charset=utf-8"
+
+    def resp(body: bytes) -> ClientResponse:
+        r = ClientResponse("GET", http.URL("http://h/"), Head(), None, None, None, [])
+        r._body = body
+        return r
+
+    async def main() -> None:
+        assert await resp(b' {"a": [1, "\\u00e9"]} ').json() == {"a": [1, "é"]}
+        assert await resp(b"  ").json() is None
+        with pytest.raises(json.JSONDecodeError, match="BOM"):
+            await resp('\ufeff{"a": 1}'.encode()).json()
+        with pytest.raises(json.JSONDecodeError, match="Extra data"):
+            await resp(b'{"a": 1} x').json()
+        assert await resp(b'{"a": 1}').json(loads=lambda s: ("custom", s)) == (
+            "custom",
+            '{"a": 1}',
+        )
+
+    run(loop_factory, main())

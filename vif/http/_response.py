@@ -36,6 +36,10 @@ class _Noop:
 _NOOP = _Noop()
 
 
+# json.loads(text) with no options is this decoder's decode(text) behind a BOM check.
+_JSON_LOADS = _json.loads
+_JSON_DECODE = _json.JSONDecoder().decode
+
 _CT_CACHE: dict[str, tuple[str, dict[str, str]]] = {}
 _CT_CACHE_MAX = 256
 
@@ -251,7 +255,10 @@ class ClientResponse:
                 )
         if not body.strip():
             return None
-        return loads(body.decode(encoding or params.get("charset") or "utf-8"))
+        text = body.decode(encoding or params.get("charset") or "utf-8")
+        if loads is _JSON_LOADS and not text.startswith("\ufeff"):
+            return _JSON_DECODE(text)
+        return loads(text)
 
     def raise_for_status(self) -> None:
         if self.status >= 400:
