@@ -118,3 +118,77 @@ def test_basic_auth_and_timeout():
     with pytest.raises(ValueError):
         http.BasicAuth("a:b", "c")
     assert http.ClientTimeout(total=0).total is None
+
+
+def test_connection_key_reused_for_plain_requests():
+    """The plain case (no proxy, default ssl) hands back one key object per origin."""
+    from vif.http._connector import ConnectionKey
+
+    conn = http.TCPConnector()
+    url = http.URL("http://example.com/a")
+    k1 = conn.make_key(url, True, None, None, None)
+    k2 = conn.make_key(http.URL("http://example.com/b?q=1"), None, None, None, None)
+    assert k1 is k2
+    assert k1 == ConnectionKey("example.com", 80, False, True, None, None, None, None)
+    https = conn.make_key(http.URL("https://example.com/"), True, None, None, None)
+    assert https.is_ssl and https.port == 443 and https != k1
+    other_port = conn.make_key(http.URL("http://example.com:8080/"), True, None, None, None)
+    assert other_port.port == 8080
+    # Anything beyond the plain case builds its own key.
+    named = conn.make_key(url, True, None, None, "other.example")
+    assert named.server_hostname == "other.example" and named is not k1
+    insecure = conn.make_key(http.URL("https://example.com/"), False, None, None, None)
+    assert insecure.ssl is False and insecure != https
+
+
+def test_response_content_type_parsed_per_value():
+    from vif.http._response import ClientResponse, parse_content_type
+
+    class Head:
+        status, reason, version = 200, "OK", None
+
+        def __init__(self, ctype: str | None) -> None:
+            self.content_type = ctype
+
+    def resp(ctype: str | None) -> ClientResponse:
+        r = ClientResponse("GET", http.URL("http://h/"), Head(ctype), None, None, None, [])
+        r._protocol = None
+        return r
+
+    a = resp("text/plain; charset=latin-1")
+    b = resp("Application/JSON")
+    c = resp("text/plain; charset=latin-1")
+    assert a.content_type == "text/plain" and a.charset == "latin-1"
+    assert b.content_type == "application/json" and b.charset is None
+    assert c.charset == "latin-1" and c.get_encoding() == "latin-1"
+    assert resp(None).content_type == "application/octet-stream"
+    assert parse_content_type("a/b; x=1") == ("a/b", {"x": "1"})
+
+
+def test_response_json_decoding_paths(loop_factory):
+    import json
+
+    from vif.http._response import ClientResponse
+
+    class Head:
+        status, reason, version = 200, "OK", None
+        content_type = "application/json; charset=utf-8"
+
+    def resp(body: bytes) -> ClientResponse:
+        r = ClientResponse("GET", http.URL("http://h/"), Head(), None, None, None, [])
+        r._body = body
+        return r
+
+    async def main() -> None:
+        assert await resp(b' {"a": [1, "\\u00e9"]} ').json() == {"a": [1, "é"]}
+        assert await resp(b"  ").json() is None
+        with pytest.raises(json.JSONDecodeError, match="BOM"):
+            await resp('\ufeff{"a": 1}'.encode()).json()
+        with pytest.raises(json.JSONDecodeError, match="Extra data"):
+            await resp(b'{"a": 1} x').json()
+        assert await resp(b'{"a": 1}').json(loads=lambda s: ("custom", s)) == (
+            "custom",
+            '{"a": 1}',
+        )
+
+    run(loop_factory, main())

@@ -336,7 +336,9 @@ class ClientSession:
             t = timeout
         else:
             t = ClientTimeout(total=timeout)
-        loop = asyncio.get_running_loop()
+        # The connector is bound to the loop it first ran on (its pooled transports are);
+        # reusing it skips get_running_loop, which costs a getpid() syscall on 3.11.
+        loop = self._connector._loop or asyncio.get_running_loop()
         deadline = loop.time() + t.total if t.total is not None else None
 
         body, content_type, stream = prepare_body(data, json, self._json_serialize)
@@ -384,7 +386,10 @@ class ClientSession:
         user_headers = headers
 
         while True:
-            proxy_url, proxy_auth_header = self._proxy_for(url, proxy, proxy_auth)
+            if proxy is None and not self._trust_env:
+                proxy_url = proxy_auth_header = None  # the common case, without a call
+            else:
+                proxy_url, proxy_auth_header = self._proxy_for(url, proxy, proxy_auth)
             # --- headers -----------------------------------------------------------------
             if (
                 not user_headers
@@ -609,13 +614,8 @@ class ClientSession:
     ) -> ClientResponse:
         retried = False
         while True:
-            proto = None
-            if not traces and not connector._waiters and connector._has_slot(key):
-                # Fast path: a live idle connection and a free slot, no await needed.
-                proto = connector._pop_idle(key)
-                if proto is not None:
-                    connector._take_slot(key)
-                    proto.acquired = True
+            # Fast path: a live idle connection and a free slot, no await needed.
+            proto = None if traces else connector._take_idle(key)
             if proto is None:
                 proto = await self._acquire(connector, key, t, deadline, traces, loop)
             reused = proto.reuse_count > 0

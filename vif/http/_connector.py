@@ -126,6 +126,9 @@ class TCPConnector:
         self.local_addr = local_addr
         self.happy_eyeballs_delay = happy_eyeballs_delay
         self._idle: dict[Any, deque[HttpProtocol]] = {}
+        # (scheme, host, port) -> its key, for the plain case (no proxy, default ssl):
+        # the same key object each time, which also makes the pool's lookups identity hits.
+        self._plain_keys: dict[tuple, ConnectionKey] = {}
         self._acquired = 0
         self._acquired_per_host: dict[Any, int] = {}
         self._waiters: deque[tuple[Any, asyncio.Future]] = deque()
@@ -175,10 +178,21 @@ class TCPConnector:
         server_hostname: str | None,
         proxy_headers: tuple | None = None,
     ) -> ConnectionKey:
+        plain = (
+            (ssl is True or ssl is None)
+            and proxy is None
+            and proxy_auth is None
+            and server_hostname is None
+        )
+        if plain:
+            ck = (url.scheme, url.host, url.port)
+            key = self._plain_keys.get(ck)
+            if key is not None:
+                return key
         is_ssl = url.scheme in ("https", "wss")
         if ssl is True or ssl is None:
             ssl = self._ssl
-        return ConnectionKey(
+        key = ConnectionKey(
             url.host,
             url.port,
             is_ssl,
@@ -188,6 +202,11 @@ class TCPConnector:
             server_hostname,
             proxy_headers if (proxy is not None and is_ssl) else None,
         )
+        if plain:
+            if len(self._plain_keys) >= 256:
+                self._plain_keys.clear()
+            self._plain_keys[ck] = key
+        return key
 
     # --- slots --------------------------------------------------------------------------
     def _has_slot(self, key: Any) -> bool:
@@ -298,11 +317,33 @@ class TCPConnector:
         proto.acquired = True
         return proto
 
+    def _take_idle(self, key: Any) -> HttpProtocol | None:
+        """A live idle connection for ``key`` with its slot taken, if one is free now.
+
+        The no-await fast path of a keep-alive request: ``None`` when it would have
+        to wait (queued waiters, no free slot) or connect.
+        """
+        if self._waiters:
+            return None
+        limit = self.limit
+        if limit and self._acquired >= limit:
+            return None
+        per_host = self.limit_per_host
+        if per_host and self._acquired_per_host.get(key, 0) >= per_host:
+            return None
+        proto = self._pop_idle(key)
+        if proto is not None:
+            self._acquired += 1
+            if per_host:
+                self._acquired_per_host[key] = self._acquired_per_host.get(key, 0) + 1
+            proto.acquired = True
+        return proto
+
     def _pop_idle(self, key: Any) -> HttpProtocol | None:
         dq = self._idle.get(key)
         if not dq:
             return None
-        now = self._get_loop().time()
+        now = (self._loop or self._get_loop()).time()
         while dq:
             proto = dq.pop()
             if proto.closed or proto.should_close:
@@ -333,7 +374,7 @@ class TCPConnector:
             if dq is None:
                 dq = self._idle[key] = deque()
             if keepalive is not None:
-                proto.expire_at = self._get_loop().time() + keepalive
+                proto.expire_at = (self._loop or self._get_loop()).time() + keepalive
                 if self._cleanup_handle is None:
                     self._cleanup_handle = self._get_loop().call_at(
                         proto.expire_at + 0.05, self._cleanup

@@ -118,6 +118,11 @@ class ResponseHead:
         return lst
 
 
+# Lengths of the header names the parser looks at (Transfer-Encoding, Content-Length,
+# Content-Encoding, Set-Cookie, Content-Type): others skip the lower() and compares.
+_SPECIAL_LENGTHS = frozenset((17, 14, 16, 10, 12))
+
+
 class ResponseParser:
     """Parse responses with httptools and report them to ``receiver``.
 
@@ -287,25 +292,27 @@ class ResponseParser:
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._head is not None:
             return  # a trailer: ignored
-        if len(name) + len(value) + 2 > self.max_field_size:
+        n = len(name)
+        size = n + len(value)
+        if size + 2 > self.max_field_size:
             self._error = LineTooLong(
                 None,
                 status=400,
                 message=f"Header line is too long: got more than {self.max_field_size} bytes",
             )
             raise self._error
-        self._hsize += len(name) + len(value) + 4
-        if self._hsize > self.max_headers_size:
+        hsize = self._hsize = self._hsize + size + 4
+        if hsize > self.max_headers_size:
             self._error = HeadersTooLarge(
                 None, status=400, message=f"Response headers over {self.max_headers_size} bytes"
             )
             raise self._error
-        if len(self._raw) >= MAX_HEADERS:
+        raw = self._raw
+        if len(raw) >= MAX_HEADERS:
             self._error = HeadersTooLarge(None, status=400, message="Too many headers")
             raise self._error
-        self._raw.append((name, value))
-        n = len(name)
-        if n == 14 or n == 16 or n == 17 or n == 10 or n == 12:
+        raw.append((name, value))
+        if n in _SPECIAL_LENGTHS:
             ln = name.lower()
             if ln == b"transfer-encoding":
                 if b"chunked" in value.lower():

@@ -36,6 +36,14 @@ class _Noop:
 _NOOP = _Noop()
 
 
+# json.loads(text) with no options is this decoder's decode(text) behind a BOM check.
+_JSON_LOADS = _json.loads
+_JSON_DECODE = _json.JSONDecoder().decode
+
+_CT_CACHE: dict[str, tuple[str, dict[str, str]]] = {}
+_CT_CACHE_MAX = 256
+
+
 def parse_content_type(value: str | None) -> tuple[str, dict[str, str]]:
     if not value:
         return "application/octet-stream", {}
@@ -157,7 +165,17 @@ class ClientResponse:
     def _content_type(self) -> tuple[str, dict]:
         ct = self._ctype
         if ct is None:
-            ct = self._ctype = parse_content_type(self._head.content_type)
+            # Responses repeat their Content-Type: parse each value once. The cached
+            # params dict is shared, so it is only read here (content_type, charset).
+            value = self._head.content_type
+            ct = _CT_CACHE.get(value) if value else None
+            if ct is None:
+                ct = parse_content_type(value)
+                if value:
+                    if len(_CT_CACHE) >= _CT_CACHE_MAX:
+                        _CT_CACHE.clear()
+                    _CT_CACHE[value] = ct
+            self._ctype = ct
         return ct
 
     @property
@@ -225,8 +243,8 @@ class ClientResponse:
         body = self._body or self._read_now()
         if body is None:
             body = await self.read()
+        ctype, params = self._ctype or self._content_type()
         if content_type:
-            ctype = self.content_type
             if "json" not in ctype and ctype != content_type:
                 raise ContentTypeError(
                     self.request_info,
@@ -237,7 +255,10 @@ class ClientResponse:
                 )
         if not body.strip():
             return None
-        return loads(body.decode(encoding or self.get_encoding()))
+        text = body.decode(encoding or params.get("charset") or "utf-8")
+        if loads is _JSON_LOADS and not text.startswith("\ufeff"):
+            return _JSON_DECODE(text)
+        return loads(text)
 
     def raise_for_status(self) -> None:
         if self.status >= 400:
