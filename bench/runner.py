@@ -9,6 +9,7 @@ retried in later rounds.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -96,6 +97,22 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         proc.kill()
 
 
+_shared: list[str] = []
+
+
+def shared_dir() -> str:
+    """A directory that every child of this run sees as ``VIF_BENCH_SHARED``.
+
+    Data sets that cost more to make than to measure (the files rows' 80 MB) are
+    made there once per run instead of once per child; it is removed when the
+    run's process exits.
+    """
+    if not _shared:
+        _shared.append(tempfile.mkdtemp(prefix="vif-bench-shared-"))
+        atexit.register(shutil.rmtree, _shared[0], True)
+    return _shared[0]
+
+
 def run_child(impl: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Run one child process; always return an outcome dict (see :mod:`bench.child`).
 
@@ -113,6 +130,7 @@ def run_child(impl: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]
 def _run_child(impl: str, spec: dict[str, Any], timeout: float, scratch: str) -> dict[str, Any]:
     env = IMPLS[impl].child_env()
     env["TMPDIR"] = scratch
+    env["VIF_BENCH_SHARED"] = shared_dir()
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(REPO_ROOT), env.get("PYTHONPATH", "")] if p)
     env.setdefault("PYTHONHASHSEED", "0")
     proc = subprocess.Popen(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import platform
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))  # after site-packages: an installed vif stays preferred
 
-from bench import child, cli, registry, report  # noqa: E402
+from bench import child, cli, registry, report, runner  # noqa: E402
 from bench.floor import compiler  # noqa: E402
 from bench.impls import IMPLS, Impl, Unavailable  # noqa: E402
 from bench.machine import PEER_PACKAGES  # noqa: E402
@@ -172,11 +173,18 @@ def test_tiny_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert report.text_table(doc) in out
 
 
-def test_child_leaves_no_temporary_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The files rows write their data set under the child's TMPDIR; the child leaves
-    # with os._exit, so only the runner can remove it.
+def test_child_leaves_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A child leaves with os._exit, so only the runner can remove what it wrote; the
+    # files rows' data set is made once per run in the shared directory.
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    out = run_child("asyncio", {"bench": "files_lines_sync", "n": 1}, timeout=120)
-    assert out["ok"], out
-    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(runner, "_shared", [])
+    for bench in ("files_lines_sync", "files_open_read_sync_1"):
+        out = run_child("asyncio", {"bench": bench, "n": 1}, timeout=120)
+        assert out["ok"], out
+    shared = Path(runner.shared_dir())
+    assert list(tmp_path.iterdir()) == [shared]
+    assert [p.name for p in shared.iterdir()] == ["files"]
+    shutil.rmtree(shared)

@@ -5,9 +5,10 @@ Issue 5's benchmark: 2000 files of 4 KiB, page cache warm, read whole with 1 and
 iteration over a 20k-line file; one 64 MiB sequential read.  Rows are named
 ``files_<what>_<client>[_<in flight>]``; client ``sync`` is the plain blocking
 call run on the loop thread (the ceiling), ``aiofiles`` the peer (n/a when not
-installed).  The data lives in a temporary directory made once per process,
-outside the timed part (under the child's own ``TMPDIR``, which the runner removes);
-every row checks what it read.
+installed).  The data is made once per run, outside the timed part, in the
+directory the runner shares with its children (``VIF_BENCH_SHARED``, removed when
+the run ends; a child run by hand makes its own under ``TMPDIR``); every row checks
+what it read.
 """
 
 from __future__ import annotations
@@ -30,24 +31,35 @@ BIG = 64 << 20
 _data: dict[str, Any] = {}
 
 
+def _make_dataset(root: str) -> None:
+    """Write the data set into ``root``: small files, a lines file, a 64 MiB file."""
+    for i in range(N_FILES):
+        with open(os.path.join(root, f"f{i:04d}"), "wb") as f:
+            f.write(bytes([i % 251]) * FILE_SIZE)
+    with open(os.path.join(root, "lines.txt"), "w") as f:
+        f.writelines(f"{i:08d} some words of a log line, as text\n" for i in range(LINES))
+    with open(os.path.join(root, "big.bin"), "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for _ in range(BIG >> 20):
+            f.write(chunk)
+
+
 def _dataset() -> dict[str, Any]:
-    """The files (made once per process): small files, a lines file, a 64 MiB file."""
+    """The files, made once per run (in the runner's ``VIF_BENCH_SHARED``) or per process."""
     if not _data:
-        root = tempfile.mkdtemp(prefix="vif-bench-files-")
-        paths = []
-        for i in range(N_FILES):
-            p = os.path.join(root, f"f{i:04d}")
-            with open(p, "wb") as f:
-                f.write(bytes([i % 251]) * FILE_SIZE)
-            paths.append(p)
+        shared = os.environ.get("VIF_BENCH_SHARED")
+        if shared:
+            root = os.path.join(shared, "files")
+            if not os.path.isdir(root):  # children run one at a time: no race
+                tmp = tempfile.mkdtemp(dir=shared)
+                _make_dataset(tmp)
+                os.rename(tmp, root)
+        else:
+            root = tempfile.mkdtemp(prefix="vif-bench-files-")
+            _make_dataset(root)
+        paths = [os.path.join(root, f"f{i:04d}") for i in range(N_FILES)]
         lines = os.path.join(root, "lines.txt")
-        with open(lines, "w") as f:
-            f.writelines(f"{i:08d} some words of a log line, as text\n" for i in range(LINES))
         big = os.path.join(root, "big.bin")
-        with open(big, "wb") as f:
-            chunk = os.urandom(1 << 20)
-            for _ in range(BIG >> 20):
-                f.write(chunk)
         for p in [*paths, lines, big]:  # warm the page cache
             with open(p, "rb") as f:
                 f.read()
