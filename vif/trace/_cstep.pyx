@@ -31,7 +31,14 @@ from cpython.pycapsule cimport PyCapsule_New
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from . import _describe
-from ._describe import TASK_TYPES, coro_label, describe_future, label_name, short_label
+from ._describe import (
+    TASK_TYPES,
+    coro_label,
+    describe_future,
+    end_state,
+    label_name,
+    short_label,
+)
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object op)
@@ -323,6 +330,14 @@ cdef class SleepText:
         return repr(str(self))
 
 
+cdef inline object _remember(dict memo, object key, object value, Py_ssize_t limit):
+    """Store ``value`` under ``key`` in a memo bounded to ``limit`` entries; return it."""
+    if len(memo) > limit:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
 cdef object _sleep_text(object delay):
     """The text of ``asyncio.sleep(delay)`` for an int or float delay; else None."""
     cdef SleepText lazy
@@ -330,19 +345,15 @@ cdef object _sleep_text(object delay):
     if dtype is float:
         found = _sleep_float.get(delay)
         if found is None:
-            if len(_sleep_float) > 10_000:
-                _sleep_float.clear()
-            lazy = SleepText.__new__(SleepText)
-            lazy.delay = delay
-            found = _sleep_float[delay] = lazy
+            found = SleepText.__new__(SleepText)
+            (<SleepText>found).delay = delay
+            _remember(_sleep_float, delay, found, 10_000)
         return found
     if dtype is not int:
         return None
     text = _sleep_int.get(delay)
     if text is None:
-        if len(_sleep_int) > 10_000:
-            _sleep_int.clear()
-        text = _sleep_int[delay] = f"asyncio.sleep({_arg(delay)})"
+        text = _remember(_sleep_int, delay, f"asyncio.sleep({_arg(delay)})", 10_000)
     return text
 
 
@@ -365,9 +376,8 @@ cdef str _queue_text(_Code info, object this):
         texts = info.queue_texts[maxsize] = {}
     text = texts.get(size)
     if text is None:
-        if len(texts) > 1_000:
-            texts.clear()
-        text = texts[size] = f"{info.queue}() on a queue of {size}/{maxsize or 'inf'}"
+        text = f"{info.queue}() on a queue of {size}/{maxsize or 'inf'}"
+        _remember(texts, size, text, 1_000)
     return text
 
 
@@ -615,11 +625,7 @@ cdef class StepLog:
     cdef int _finish(self, object task, TaskRecord rec) except -1:
         """``Recorder.finish``: the task's end state; it is no longer live."""
         rec.name = task.get_name()
-        if task.cancelled():
-            rec.state = "cancelled"
-        else:
-            exc = getattr(task, "_exception", None)  # not .exception(): it marks it retrieved
-            rec.state = "done" if exc is None else f"failed: {exc!r}"[:200]
+        rec.state = end_state(task)
         del self._live[task]
         rec.release()
         return 0

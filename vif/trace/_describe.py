@@ -188,6 +188,14 @@ def _api_text(code: CodeType, frame: FrameType | None) -> str:
     return f"{module}.{name}()" if "." not in name else f"{name}()"
 
 
+def end_state(task: Any) -> str:
+    """How a finished task ended: ``done``, ``cancelled`` or ``failed: <exception>``."""
+    if task.cancelled():
+        return "cancelled"
+    exc = getattr(task, "_exception", None)  # not .exception(): it marks it retrieved
+    return "done" if exc is None else f"failed: {exc!r}"[:200]
+
+
 def describe_future(fut: Any) -> tuple[str, list[Any]]:
     """Describe an awaited future; the second item lists the tasks it links to."""
     if fut is None:

@@ -22,7 +22,7 @@ import threading
 from types import FunctionType
 from typing import Any
 
-from ._describe import TASK_TYPES, coro_label, describe_callback, describe_wait
+from ._describe import TASK_TYPES, coro_label, describe_callback, describe_wait, end_state
 
 _MIN_POLL = 0.0001
 _TASK_CLASSES = frozenset(TASK_TYPES)  # polls shorter than this are summed but not drawn
@@ -111,11 +111,7 @@ class Recorder:
 
     def finish(self, task: Any, rec: TaskRecord) -> None:
         rec.name = task.get_name()
-        if task.cancelled():
-            rec.state = "cancelled"
-        else:
-            exc = getattr(task, "_exception", None)  # not .exception(): it marks it retrieved
-            rec.state = "done" if exc is None else f"failed: {exc!r}"[:200]
+        rec.state = end_state(task)
         del self.live[task]
         rec.release()
 
