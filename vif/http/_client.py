@@ -694,15 +694,7 @@ class ClientSession:
         traces: list,
         loop: asyncio.AbstractEventLoop,
     ) -> HttpProtocol:
-        # Fast path: a live idle connection and a free slot.
-        if not traces and not connector._waiters and connector._has_slot(key):
-            dq = connector._idle.get(key)
-            if dq:
-                proto = connector._pop_idle(key)
-                if proto is not None:
-                    connector._take_slot(key)
-                    proto.acquired = True
-                    return proto
+        # (The no-wait case, an idle connection and a free slot, is connector._take_idle.)
         limit = t.connect
         if deadline is not None:
             remaining = deadline - loop.time()

@@ -323,19 +323,11 @@ class TCPConnector:
         The no-await fast path of a keep-alive request: ``None`` when it would have
         to wait (queued waiters, no free slot) or connect.
         """
-        if self._waiters:
-            return None
-        limit = self.limit
-        if limit and self._acquired >= limit:
-            return None
-        per_host = self.limit_per_host
-        if per_host and self._acquired_per_host.get(key, 0) >= per_host:
+        if self._waiters or not self._has_slot(key):
             return None
         proto = self._pop_idle(key)
         if proto is not None:
-            self._acquired += 1
-            if per_host:
-                self._acquired_per_host[key] = self._acquired_per_host.get(key, 0) + 1
+            self._take_slot(key)
             proto.acquired = True
         return proto
 
