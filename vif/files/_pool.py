@@ -79,8 +79,7 @@ class Job:
 CANCEL_GRACE = 2.0
 
 
-async def wait_job(job: Job, cancel: Callable[[Job], None] | None = None,
-                   must_run: bool = False, grace: float | None = None) -> Any:
+async def wait_job(job: Job, must_run: bool = False, grace: float | None = None) -> Any:
     """Await ``job``; on cancellation, finish or cancel it, clean up, then re-raise.
 
     ``must_run``: a job not started yet still runs (e.g. a close) before the re-raise.
@@ -89,7 +88,7 @@ async def wait_job(job: Job, cancel: Callable[[Job], None] | None = None,
     try:
         return await job.fut
     except asyncio.CancelledError:
-        await after_cancel(job, cancel, must_run, grace)
+        await after_cancel(job, None, must_run, grace)
         raise
 
 

@@ -538,13 +538,8 @@ class RingBackend:
                 return await self.read_file(path)
         op = _ReadFile(self)
         op.start(path)
-        if not self._scheduled:  # kick(), inlined
-            if self.eager:
-                self.flush(reschedule=False)
-            else:
-                self._scheduled = True
-                self.loop.call_soon(self.flush)
-        try:
+        self.kick()
+        try:  # _run's wait, with the _Retry fallback (one coroutine less per file)
             return await op.fut
         except asyncio.CancelledError:
             await _pool.after_cancel(op, self._cancel)
