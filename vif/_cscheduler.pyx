@@ -23,7 +23,6 @@ import heapq
 import logging
 import sys
 import threading
-import time
 from asyncio import base_events, events, format_helpers, futures
 
 cimport cython
@@ -91,10 +90,7 @@ cdef enum:
 ctypedef int (*trace_hook_t)(object, object, object, int) except -1
 
 logger = logging.getLogger("asyncio")
-_heappush = heapq.heappush
-_heappop = heapq.heappop
 _heapify = heapq.heapify
-_monotonic = time.monotonic
 _extract_stack = format_helpers.extract_stack
 _format_callback_source = format_helpers._format_callback_source
 _format_handle = base_events._format_handle
@@ -763,8 +759,7 @@ cdef class CScheduler:
 
     cdef int _run_steps(self) except -1:
         """Run steps until stop(); calls an overridden _run_once() if there is one."""
-        native = (getattr(type(self), "_run_once", None) is _NATIVE_RUN_ONCE
-                  and (self._instance_dict is None or "_run_once" not in self._instance_dict))
+        native = self._own("_run_once", _NATIVE_RUN_ONCE)
         while True:
             if native:
                 self._step()
