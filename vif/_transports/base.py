@@ -86,6 +86,16 @@ def report_fatal(transport: Any, exc: BaseException, message: str, expected: boo
         })
 
 
+def recv_view(loop: Any, max_size: int) -> memoryview:
+    """The loop's receive buffer (see vif._loop.Lifecycle), cut to ``max_size`` bytes.
+
+    Transports read into it and copy out what arrived: a ``recv(256 KiB)`` would
+    have glibc mmap() and munmap() a fresh buffer for every read.
+    """
+    view = loop._recv_view
+    return view[:max_size] if max_size < len(view) else view
+
+
 class FlowControl(transports._FlowControlMixin):
     """Write-buffer high/low water marks, as asyncio's transports define them.
 
@@ -174,11 +184,7 @@ class SocketTransport(FlowControl):
                 self._extra["peername"] = None
         self._sock = sock
         self._sock_fd = sock.fileno()
-        # The loop's receive buffer (see vif._loop.Lifecycle), cut to max_size.
-        view = loop._recv_view
-        if self.max_size < len(view):
-            view = view[: self.max_size]
-        self._recv_view = view
+        self._recv_view = recv_view(loop, self.max_size)
         self._protocol_connected = False
         self.set_protocol(protocol)
         self._server = server

@@ -17,7 +17,7 @@ import sys
 import warnings
 from asyncio import constants, futures, transports
 
-from .base import FlowControl, report_fatal
+from .base import FlowControl, recv_view, report_fatal
 
 logger = logging.getLogger("asyncio")
 _set_result_unless_cancelled = futures._set_result_unless_cancelled
@@ -51,6 +51,7 @@ class ReadPipeTransport(transports.ReadTransport):
             self._protocol = None
             raise ValueError("Pipe transport is for pipes/sockets only.")
         os.set_blocking(self._fileno, False)
+        self._recv_bufs = (recv_view(loop, self.max_size),)  # read into, copy out (base.py)
         loop.call_soon(protocol.connection_made, self)
         loop.call_soon(self._start_reading)
         if waiter is not None:
@@ -71,20 +72,15 @@ class ReadPipeTransport(transports.ReadTransport):
         return "<{}>".format(" ".join(info))
 
     def _read_ready(self) -> None:
-        # Read into the loop's receive buffer (see vif._loop.Lifecycle) and copy
-        # out what arrived: os.read() of 256 KiB would mmap() a fresh buffer.
-        view = self._loop._recv_view
-        if self.max_size < len(view):
-            view = view[: self.max_size]
         try:
-            nbytes = os.readv(self._fileno, (view,))
+            nbytes = os.readv(self._fileno, self._recv_bufs)
         except (BlockingIOError, InterruptedError):
             pass
         except OSError as exc:
             self._fatal_error(exc, "Fatal read error on pipe transport")
         else:
             if nbytes:
-                self._protocol.data_received(view[:nbytes].tobytes())
+                self._protocol.data_received(self._recv_bufs[0][:nbytes].tobytes())
             else:
                 if self._loop.get_debug():
                     logger.info("%r was closed by peer", self)
