@@ -29,6 +29,9 @@ class EpollBackend:
     def fileno(self) -> int:
         return self._epoll.fileno()
 
+    # CScheduler._ctl (vif/_cscheduler.pyx) makes these three calls in C with the same
+    # fallbacks (EEXIST -> MOD, ENOENT -> ADD, ENOENT/EBADF ignored on DEL): keep in step.
+
     def register(self, fd: int, mask: int) -> None:
         try:
             self._epoll.register(fd, mask)
