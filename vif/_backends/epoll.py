@@ -2,11 +2,18 @@
 
 Interest bits are epoll's own (``EPOLLIN``/``EPOLLOUT``) so that masks pass to the
 kernel untranslated and ``poll`` returns the kernel's list as it is.
+
+epoll forgets a file when its last fd is closed, so the scheduler may leave an fd
+registered after its last reader or writer is removed (``LAZY_UNREGISTER``) and
+drop it only when an event shows nobody wants it (``forget``). A file closed
+while kept but alive through a dup cannot be dropped by fd any more: ``rebuild``
+then starts a fresh epoll set under the same fd number.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import select
 
 _EPOLLIN = select.EPOLLIN
@@ -18,6 +25,7 @@ class EpollBackend:
 
     READ = _EPOLLIN
     WRITE = _EPOLLOUT
+    LAZY_UNREGISTER = True
 
     def __init__(self) -> None:
         self._epoll = select.epoll()
@@ -47,11 +55,31 @@ class EpollBackend:
             self._epoll.register(fd, mask)
 
     def unregister(self, fd: int) -> None:
+        self.forget(fd)
+
+    def forget(self, fd: int) -> int:
+        """Unregister ``fd``; return 0, or the errno (ENOENT, EBADF) if epoll had no such fd."""
         try:
             self._epoll.unregister(fd)
         except OSError as exc:
             if exc.errno not in (errno.ENOENT, errno.EBADF):
                 raise
+            return exc.errno
+        return 0
+
+    def rebuild(self, fds: list[tuple[int, int]]) -> None:
+        """Replace the watched set by ``fds`` (``(fd, mask)`` pairs), keeping our fd number."""
+        fresh = select.epoll()
+        try:
+            for fd, mask in fds:
+                try:
+                    fresh.register(fd, mask)
+                except OSError as exc:
+                    if exc.errno != errno.EBADF:
+                        raise
+            os.dup2(fresh.fileno(), self._epoll.fileno(), inheritable=False)
+        finally:
+            fresh.close()
 
     def close(self) -> None:
         self._epoll.close()

@@ -1,0 +1,105 @@
+"""Waiting on fds whose reader was just removed: closed files, reused fd numbers, dups.
+
+vif's epoll scheduler keeps an fd registered with epoll after its last reader or
+writer is removed (the next wait usually follows at once) and drops it when an
+event shows nobody wants it. These tests pin down what that must not change:
+``remove_reader`` results and the registered-fd count, a wait on an fd number
+that a new file reuses, and a closed fd whose file lives on through a dup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+from vif_testing import registered_fd_count, run
+
+
+async def _recv_after_wait(loop, sock: socket.socket, peer: socket.socket) -> bytes:
+    """sock_recv that has to wait (the data is sent once it is waiting)."""
+    task = asyncio.ensure_future(loop.sock_recv(sock, 100))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert not task.done()
+    peer.send(b"ping")
+    return await task
+
+
+def _socketpair() -> tuple[socket.socket, socket.socket]:
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    return a, b
+
+
+def test_remove_reader_results_and_count(loop_factory):
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = _socketpair()
+        with a, b:
+            base = registered_fd_count(loop)
+            loop.add_reader(a, lambda: None)
+            assert registered_fd_count(loop) == base + 1
+            assert loop.remove_reader(a) is True
+            assert registered_fd_count(loop) == base
+            assert loop.remove_reader(a) is False
+            assert loop.remove_writer(a) is False
+            # A wait on the fd after the removal works, and counts again.
+            assert await _recv_after_wait(loop, a, b) == b"ping"
+            assert registered_fd_count(loop) == base
+            b.send(b"unwanted")  # An event nobody waits for.
+            await asyncio.sleep(0.01)
+            assert registered_fd_count(loop) == base
+            assert a.recv(100) == b"unwanted"
+
+    run(loop_factory, main())
+
+
+def test_wait_on_reused_fd_number(loop_factory):
+    """A socket closed after a wait; a new one gets its number and is waited on."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = _socketpair()
+        with b:
+            assert await _recv_after_wait(loop, a, b) == b"ping"
+            number = a.fileno()
+            a.close()
+            c, d = _socketpair()
+            with c, d:
+                reused = c if c.fileno() == number else d
+                assert reused.fileno() == number
+                peer = d if reused is c else c
+                async with asyncio.timeout(5):
+                    assert await _recv_after_wait(loop, reused, peer) == b"ping"
+
+    run(loop_factory, main())
+
+
+def test_closed_fd_alive_through_dup_does_not_spin(loop_factory):
+    """A closed fd whose file a dup keeps open, readable, must not keep the loop busy."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = _socketpair()
+        other, other_peer = _socketpair()
+        with b, other, other_peer:
+            assert await _recv_after_wait(loop, a, b) == b"ping"
+            waiting = asyncio.ensure_future(loop.sock_recv(other, 100))
+            keep = a.dup()
+            a.close()
+            with keep:
+                b.send(b"readable forever")  # Level-triggered: ready until read.
+                cpu0 = time.process_time()
+                await asyncio.sleep(0.2)
+                busy = time.process_time() - cpu0
+                assert busy < 0.1, f"loop spun for {busy:.3f} s of CPU in 0.2 s"
+                # The loop still sees its other fds and its wakeup fd.
+                other_peer.send(b"still here")
+                assert await waiting == b"still here"
+                fut = loop.create_future()
+                loop.call_soon_threadsafe(fut.set_result, 1)
+                assert await fut == 1
+
+    run(loop_factory, main())
