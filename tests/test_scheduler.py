@@ -11,6 +11,7 @@ import asyncio
 import os
 import sys
 
+import pytest
 from vif_testing import is_reference, run
 
 
@@ -69,6 +70,33 @@ def test_subclass_call_at_sees_call_later(loop_factory):
         t0 = loop.time()
         loop.call_later(10, print).cancel()
         assert seen and seen[-1] >= t0 + 10
+
+    run(Loop, main())
+
+
+@pytest.mark.parametrize("where", ["class", "instance"])
+def test_call_at_patched_after_first_use_is_seen(loop_factory, where):
+    """The compiled loop caches which methods are overridden: a change resets it."""
+    seen = []
+
+    class Loop(loop_factory):
+        pass
+
+    def call_at(self, when, callback, *args, context=None):
+        seen.append(when)
+        return loop_factory.call_at(self, when, callback, *args, context=context)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        target = Loop if where == "class" else loop
+        patched = call_at if where == "class" else call_at.__get__(loop)
+        loop.call_later(10, print).cancel()
+        target.call_at = patched
+        loop.call_later(10, print).cancel()
+        assert len(seen) == 1
+        del target.call_at
+        loop.call_later(10, print).cancel()
+        assert len(seen) == 1
 
     run(Loop, main())
 

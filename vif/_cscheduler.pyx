@@ -85,6 +85,37 @@ cdef extern from "time.h" nogil:
 cdef enum:
     MAX_EVENTS = 512
 
+cdef extern from *:
+    """
+    /* The version tag of o's type: it changes whenever the type or a base is
+       modified; 0 when the type has none (yet). */
+    static inline unsigned int vif_type_tag(PyObject *o) {
+        PyTypeObject *t = Py_TYPE(o);
+    #ifdef Py_TPFLAGS_VALID_VERSION_TAG
+        if (!(t->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)) return 0;
+    #endif
+        return t->tp_version_tag;
+    }
+    /* The version of dict d: it changes whenever d does (3.11); 0 where
+       CPython no longer offers it (3.12+ deprecates ma_version_tag). */
+    static inline unsigned long long vif_dict_version(PyObject *d) {
+    #if PY_VERSION_HEX < 0x030C0000
+        return ((PyDictObject *)d)->ma_version_tag;
+    #else
+        return 0;
+    #endif
+    }
+    """
+    unsigned int vif_type_tag(PyObject *o)
+    unsigned long long vif_dict_version(PyObject *d)
+
+# The methods whose override the compiled loop honours (see CScheduler._own).
+cdef enum:
+    OWN_GET_DEBUG = 1
+    OWN_CANCELLED = 2
+    OWN_CALL_AT = 4
+    OWN_RUN_ONCE = 8
+
 # vif.trace's recorder offers a C function, in a capsule, that the loop calls after
 # each callback instead of the tracer's callback() method (see vif/trace/_cstep.pyx).
 ctypedef int (*trace_hook_t)(object, object, object, int) except -1
@@ -171,7 +202,7 @@ cdef class Handle:
         cdef bint debug
         if not self._cancelled:
             self._cancelled = True
-            if isinstance(loop, CScheduler) and (<CScheduler>loop)._own("get_debug", _NATIVE_GET_DEBUG):
+            if isinstance(loop, CScheduler) and (<CScheduler>loop)._own(OWN_GET_DEBUG, "get_debug"):
                 debug = (<CScheduler>loop)._debug
             else:
                 debug = loop.get_debug()
@@ -276,7 +307,7 @@ cdef class TimerHandle(Handle):
         cdef CScheduler loop
         if not self._cancelled:
             if (isinstance(self._loop, CScheduler)
-                    and (<CScheduler>self._loop)._own("_timer_handle_cancelled", _NATIVE_CANCELLED)):
+                    and (<CScheduler>self._loop)._own(OWN_CANCELLED, "_timer_handle_cancelled")):
                 loop = <CScheduler>self._loop
                 if self._scheduled:
                     loop._timer_cancelled_count += 1
@@ -411,6 +442,10 @@ cdef class CScheduler:
     cdef double _last_poll
     cdef uint64_t _timer_seq
     cdef dict _instance_dict
+    cdef unsigned int _own_tag
+    cdef int _own_type_bits
+    cdef unsigned long long _own_version
+    cdef int _own_dict_bits
     cdef list _spare_ready
     cdef dict _future_kwargs
     cdef bint _wakeup_is_eventfd
@@ -468,10 +503,31 @@ cdef class CScheduler:
     def time(self):
         return _monotonic_c()
 
-    cdef inline bint _own(self, str name, object native):
-        """Whether this loop's method ``name`` is ``native`` (not overridden)."""
-        return (getattr(type(self), name, None) is native
-                and (self._instance_dict is None or name not in self._instance_dict))
+    cdef inline bint _own(self, int bit, str name):
+        """Whether this loop's method ``name`` (flag ``bit``) is the native one (not overridden).
+
+        The answer of the class is kept until the class changes (its version tag),
+        the instance's until its ``__dict__`` changes (its version, on 3.11).
+        """
+        cdef unsigned int tag = vif_type_tag(<PyObject*>self)
+        cdef unsigned long long version
+        if tag == 0 or tag != self._own_tag:
+            self._own_type_bits = _own_bits(type(self))
+            self._own_tag = vif_type_tag(<PyObject*>self)  # The lookups gave it a tag.
+        if not self._own_type_bits & bit:
+            return False
+        if self._instance_dict is None:
+            return True
+        version = vif_dict_version(<PyObject*>self._instance_dict)
+        if version == 0:
+            return name not in self._instance_dict
+        if version != self._own_version:
+            self._own_dict_bits = 0
+            for flag, method, _ in _OWN_NAMES:
+                if method not in self._instance_dict:
+                    self._own_dict_bits |= <int>flag
+            self._own_version = version
+        return (self._own_dict_bits & bit) != 0
 
     cdef inline double _now(self) except? -1.0:
         """self.time(), read in C when it is this class's own."""
@@ -523,7 +579,7 @@ cdef class CScheduler:
     def call_later(self, delay, callback, *args, context=None):
         if delay is None:
             raise TypeError("delay must not be None")
-        if not self._debug and self._own("call_at", _NATIVE_CALL_AT):
+        if not self._debug and self._own(OWN_CALL_AT, "call_at"):
             # What self.call_at(self.time() + delay, ...) does, without the calls.
             return self._push_timer(self._now() + delay, callback, args, context)
         timer = self.call_at(self.time() + delay, callback, *args, context=context)
@@ -821,7 +877,7 @@ cdef class CScheduler:
 
     cdef int _run_steps(self) except -1:
         """Run steps until stop(); calls an overridden _run_once() if there is one."""
-        native = self._own("_run_once", _NATIVE_RUN_ONCE)
+        native = self._own(OWN_RUN_ONCE, "_run_once")
         while True:
             if native:
                 self._step()
@@ -1070,6 +1126,22 @@ _NATIVE_GET_DEBUG = CScheduler.get_debug
 _NATIVE_CALL_AT = CScheduler.call_at
 _NATIVE_CANCELLED = CScheduler._timer_handle_cancelled
 _NATIVE_RUN_ONCE = CScheduler._run_once
+_OWN_NAMES = (
+    (OWN_GET_DEBUG, "get_debug", _NATIVE_GET_DEBUG),
+    (OWN_CANCELLED, "_timer_handle_cancelled", _NATIVE_CANCELLED),
+    (OWN_CALL_AT, "call_at", _NATIVE_CALL_AT),
+    (OWN_RUN_ONCE, "_run_once", _NATIVE_RUN_ONCE),
+)
+
+
+cdef int _own_bits(type cls) except -1:
+    """The OWN_* flags of the methods ``cls`` does not override (the class's
+    answer; CScheduler._own caches it until the class changes)."""
+    cdef int bits = 0
+    for bit, name, native in _OWN_NAMES:
+        if getattr(cls, name, None) is native:
+            bits |= bit
+    return bits
 
 
 cdef object _hook_class = None
