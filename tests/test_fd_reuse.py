@@ -1,4 +1,5 @@
-"""Waiting on fds whose reader was just removed: closed files, reused fd numbers, dups.
+"""Waiting on fds: sock_* waits that end, fail or are cancelled, and fds whose
+reader was just removed (closed files, reused fd numbers, dups).
 
 vif's epoll scheduler keeps an fd registered with epoll after its last reader or
 writer is removed (the next wait usually follows at once) and drops it when an
@@ -33,27 +34,35 @@ def _socketpair() -> tuple[socket.socket, socket.socket]:
     return a, b
 
 
-def test_remove_reader_results_and_count(loop_factory):
+def _run_on_pair(loop_factory, body) -> None:
+    """Run ``body(loop, a, b, base)`` on a socketpair; ``base``: the fd count before."""
+
     async def main():
         loop = asyncio.get_running_loop()
         a, b = _socketpair()
         with a, b:
-            base = registered_fd_count(loop)
-            loop.add_reader(a, lambda: None)
-            assert registered_fd_count(loop) == base + 1
-            assert loop.remove_reader(a) is True
-            assert registered_fd_count(loop) == base
-            assert loop.remove_reader(a) is False
-            assert loop.remove_writer(a) is False
-            # A wait on the fd after the removal works, and counts again.
-            assert await _recv_after_wait(loop, a, b) == b"ping"
-            assert registered_fd_count(loop) == base
-            b.send(b"unwanted")  # An event nobody waits for.
-            await asyncio.sleep(0.01)
-            assert registered_fd_count(loop) == base
-            assert a.recv(100) == b"unwanted"
+            await body(loop, a, b, registered_fd_count(loop))
 
     run(loop_factory, main())
+
+
+def test_remove_reader_results_and_count(loop_factory):
+    async def body(loop, a, b, base):
+        loop.add_reader(a, lambda: None)
+        assert registered_fd_count(loop) == base + 1
+        assert loop.remove_reader(a) is True
+        assert registered_fd_count(loop) == base
+        assert loop.remove_reader(a) is False
+        assert loop.remove_writer(a) is False
+        # A wait on the fd after the removal works, and counts again.
+        assert await _recv_after_wait(loop, a, b) == b"ping"
+        assert registered_fd_count(loop) == base
+        b.send(b"unwanted")  # An event nobody waits for.
+        await asyncio.sleep(0.01)
+        assert registered_fd_count(loop) == base
+        assert a.recv(100) == b"unwanted"
+
+    _run_on_pair(loop_factory, body)
 
 
 def test_wait_on_reused_fd_number(loop_factory):
@@ -103,3 +112,34 @@ def test_closed_fd_alive_through_dup_does_not_spin(loop_factory):
                 assert await fut == 1
 
     run(loop_factory, main())
+
+
+def test_cancelled_sock_recv_stops_waiting(loop_factory):
+    async def body(loop, a, b, base):
+        task = asyncio.ensure_future(loop.sock_recv(a, 100))
+        await asyncio.sleep(0)
+        assert registered_fd_count(loop) == base + 1
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert task.cancelled()
+        assert registered_fd_count(loop) == base
+        assert await _recv_after_wait(loop, a, b) == b"ping"
+        assert registered_fd_count(loop) == base
+
+    _run_on_pair(loop_factory, body)
+
+
+def test_sock_sendall_that_waits(loop_factory):
+    """sock_sendall past the socket buffer waits for the reader, then unregisters."""
+    payload = bytes(range(256)) * 16 * 1024  # 4 MiB
+
+    async def body(loop, a, b, base):
+        sending = asyncio.ensure_future(loop.sock_sendall(a, payload))
+        received = bytearray()
+        while len(received) < len(payload):
+            received += await loop.sock_recv(b, 256 * 1024)
+        await sending
+        assert received == payload
+        assert registered_fd_count(loop) == base
+
+    _run_on_pair(loop_factory, body)

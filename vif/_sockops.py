@@ -3,8 +3,9 @@
 Each operation first tries the non-blocking call directly (most calls succeed
 without waiting); only when the kernel says "would block" does it register a
 reader or writer that retries the call until it succeeds or fails, completing a
-future. The fd is unregistered when the future is done (including when it is
-cancelled), unless another operation replaced the registration meanwhile.
+future. The coroutine unregisters the fd when its wait ends (done, failed or
+cancelled), unless another operation replaced the registration meanwhile: no
+done callback, so a completed wait costs no extra callback in the loop.
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ def _sendto(sock, data, address):
     return sock.sendto(data, 0, address)
 
 
+def _send_rest(sock, view, pos):
+    """One ``send`` of what ``sock_sendall`` has left; "would block" until all is sent."""
+    start = pos[0] + sock.send(view[pos[0]:])
+    pos[0] = start
+    if start < len(view):
+        raise BlockingIOError
+
+
 def _accept_nonblocking(sock):
     conn, address = sock.accept()
     conn.setblocking(False)
@@ -58,7 +67,8 @@ class SockOps:
     """Mixin for the event loop: sock_recv, sock_sendall, sock_connect, ..."""
 
     def _check_sock(self, sock: socket.socket) -> None:
-        _check_ssl_socket(sock)
+        if type(sock) is not _socket_type:
+            _check_ssl_socket(sock)  # A plain socket.socket is no SSLSocket.
         if self._debug and sock.gettimeout() != 0:
             raise ValueError("the socket must be non-blocking")
 
@@ -132,12 +142,17 @@ class SockOps:
         self._ensure_fd_no_transport(fd)
         if reading:
             handle = self._add_reader(fd, self._retry_sock_op, fut, op, args)
-            done = self._sock_read_done
         else:
             handle = self._add_writer(fd, self._retry_sock_op, fut, op, args)
-            done = self._sock_write_done
-        fut.add_done_callback(functools.partial(done, fd, handle=handle))
-        return await fut
+        try:
+            return await fut
+        finally:
+            # A cancelled handle was replaced (add_reader) or removed by someone else.
+            if not handle._cancelled:
+                if reading:
+                    self._remove_reader(fd)
+                else:
+                    self._remove_writer(fd)
 
     def _retry_sock_op(self, fut, op, args) -> None:
         if fut.done():
@@ -153,10 +168,6 @@ class SockOps:
         else:
             fut.set_result(result)
 
-    def _sock_read_done(self, fd, fut, handle=None) -> None:
-        if handle is None or not handle.cancelled():
-            self.remove_reader(fd)
-
     def _sock_write_done(self, fd, fut, handle=None) -> None:
         if handle is None or not handle.cancelled():
             self.remove_writer(fd)
@@ -169,31 +180,7 @@ class SockOps:
             n = 0
         if n == len(data):
             return
-        fut = self.create_future()
-        fd = sock.fileno()
-        self._ensure_fd_no_transport(fd)
-        handle = self._add_writer(fd, self._sock_sendall, fut, sock, memoryview(data), [n])
-        fut.add_done_callback(functools.partial(self._sock_write_done, fd, handle=handle))
-        return await fut
-
-    def _sock_sendall(self, fut, sock, view, pos) -> None:
-        if fut.done():
-            return
-        start = pos[0]
-        try:
-            n = sock.send(view[start:])
-        except (BlockingIOError, InterruptedError):
-            return
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            fut.set_exception(exc)
-            return
-        start += n
-        if start == len(view):
-            fut.set_result(None)
-        else:
-            pos[0] = start
+        await self._wait_and_retry(sock, False, _send_rest, (sock, memoryview(data), [n]))
 
     async def sock_connect(self, sock, address):
         self._check_sock(sock)
