@@ -21,13 +21,16 @@ handles make the same choice.
 
 import heapq
 import logging
+import socket
 import sys
 import threading
 from asyncio import base_events, events, format_helpers, futures
 
 cimport cython
+from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_IsContiguous, PyBuffer_Release, PyObject_GetBuffer
 from cpython.object cimport PyObject, PyObject_Call
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
+from cpython.ref cimport Py_DECREF
 from libc.errno cimport EBADF, EEXIST, EINTR, ENOENT, errno
 from libc.stdint cimport uint64_t
 
@@ -51,6 +54,9 @@ cdef extern from "Python.h":
     object PyContext_CopyCurrent()
     int PyErr_CheckSignals() except -1
     object PyErr_SetFromErrno(object type)
+    PyObject *PyBytes_FromStringAndSize(const char *v, Py_ssize_t size)
+    char *PyBytes_AS_STRING(PyObject *o)
+    int _PyBytes_Resize(PyObject **bytes, Py_ssize_t newsize)
 
 cdef extern from "sys/epoll.h" nogil:
     ctypedef union epoll_data_t:
@@ -72,6 +78,16 @@ cdef extern from "sys/epoll.h" nogil:
 
 cdef extern from "unistd.h" nogil:
     ssize_t read(int fd, void *buf, size_t count)
+
+cdef extern from "sys/socket.h" nogil:
+    ssize_t recv(int sockfd, void *buf, size_t len, int flags)
+
+cdef extern from *:
+    """
+    #include <errno.h>
+    static inline int vif_would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+    """
+    bint vif_would_block(int e)
 
 cdef extern from "time.h" nogil:
     ctypedef long time_t
@@ -134,6 +150,7 @@ cdef bint _FORMAT_TAKES_DEBUG = sys.version_info >= (3, 12)
 # 3.12+ split BaseEventLoop.run_forever into _run_forever_setup/_cleanup.
 cdef bint _HAS_RUN_FOREVER_SETUP = hasattr(base_events.BaseEventLoop, "_run_forever_setup")
 _set_running_loop = events._set_running_loop
+_socket_type = socket.socket
 _get_ident = threading.get_ident
 
 
@@ -403,6 +420,27 @@ cdef inline Handle _new_handle(object callback, object args, object loop, object
     return handle
 
 
+cdef Py_ssize_t _recv_nowait(object sock, char *buf, Py_ssize_t n) except -2:
+    """recv(2) of up to ``n`` bytes on ``sock``'s fd: the count, or -1 if it would block."""
+    cdef int fd = sock.fileno()
+    cdef ssize_t got
+    while True:
+        got = recv(fd, buf, n, 0)
+        if got >= 0:
+            return got
+        if errno == EINTR:
+            PyErr_CheckSignals()  # As socket.recv does (PEP 475).
+        elif vif_would_block(errno):
+            return -1
+        else:
+            PyErr_SetFromErrno(OSError)
+
+
+cdef inline bint _plain_nonblocking(object sock):
+    """Whether ``sock.recv*`` is exactly recv(2): a socket.socket without a timeout."""
+    return type(sock) is _socket_type and sock.timeout == 0.0
+
+
 cdef int _fileobj_to_fd(object fileobj) except -1:
     cdef long fd
     if isinstance(fileobj, int):
@@ -636,6 +674,52 @@ cdef class CScheduler:
             self._wake_pending = True
             self._wakeup.wake()
         return handle
+
+    # -- the sock_* calls' first attempt (vif._sockops): recv(2) itself, so that
+    # "would block" is a return value, not an OSError raised and caught.
+
+    def _try_recv(self, sock, n):
+        """``sock.recv(n)``, or None if it would block."""
+        cdef Py_ssize_t size, got
+        cdef PyObject *data
+        if type(n) is not int or n < 0 or not _plain_nonblocking(sock):
+            return _try_recv_py(sock, n)
+        size = n
+        data = PyBytes_FromStringAndSize(NULL, size)
+        if data == NULL:
+            raise MemoryError
+        try:
+            got = _recv_nowait(sock, PyBytes_AS_STRING(data), size)
+        except BaseException:
+            Py_DECREF(<object>data)
+            raise
+        if got < 0:
+            Py_DECREF(<object>data)
+            return None
+        if got != size and _PyBytes_Resize(&data, got) < 0:
+            raise MemoryError
+        result = <object>data
+        Py_DECREF(result)  # <object> took a reference of its own.
+        return result
+
+    def _try_recv_into(self, sock, buf, nbytes=0):
+        """``sock.recv_into(buf, nbytes)``, or None if it would block."""
+        cdef Py_buffer view
+        cdef Py_ssize_t size, got
+        if type(nbytes) is not int or nbytes < 0 or not _plain_nonblocking(sock):
+            return _try_recv_into_py(sock, buf, nbytes)
+        try:
+            PyObject_GetBuffer(buf, &view, PyBUF_WRITABLE)
+        except BufferError:
+            return _try_recv_into_py(sock, buf, nbytes)  # It raises as recv_into does.
+        try:
+            size = nbytes if nbytes else view.len
+            if size > view.len or not PyBuffer_IsContiguous(&view, b'C'):
+                return _try_recv_into_py(sock, buf, nbytes)
+            got = _recv_nowait(sock, <char*>view.buf, size)
+        finally:
+            PyBuffer_Release(&view)
+        return None if got < 0 else got
 
     def _write_to_self(self):
         if not self._wake_pending and self._wakeup_fd >= 0:
@@ -1142,6 +1226,20 @@ cdef int _own_bits(type cls) except -1:
         if getattr(cls, name, None) is native:
             bits |= bit
     return bits
+
+
+def _try_recv_py(sock, n):
+    try:
+        return sock.recv(n)
+    except (BlockingIOError, InterruptedError):
+        return None
+
+
+def _try_recv_into_py(sock, buf, nbytes):
+    try:
+        return sock.recv_into(buf, nbytes)
+    except (BlockingIOError, InterruptedError):
+        return None
 
 
 cdef object _hook_class = None

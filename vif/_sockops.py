@@ -78,24 +78,38 @@ class SockOps:
             # A large recv(n) allocates n bytes (an mmap() past glibc's threshold)
             # and shrinks them to what arrived; the loop's buffer avoids both.
             view = self._recv_view
-            try:
-                return _recv_copy(sock, view, n)
-            except (BlockingIOError, InterruptedError):
-                pass
+            nbytes = self._try_recv_into(sock, view, n)
+            if nbytes is not None:
+                return view[:nbytes].tobytes()
             return await self._wait_and_retry(sock, True, _recv_copy, (sock, view, n))
-        try:
-            return sock.recv(n)
-        except (BlockingIOError, InterruptedError):
-            pass
+        data = self._try_recv(sock, n)
+        if data is not None:
+            return data
         return await self._wait_and_retry(sock, True, _recv, (sock, n))
 
     async def sock_recv_into(self, sock, buf):
         self._check_sock(sock)
-        try:
-            return sock.recv_into(buf)
-        except (BlockingIOError, InterruptedError):
-            pass
+        nbytes = self._try_recv_into(sock, buf)
+        if nbytes is not None:
+            return nbytes
         return await self._wait_and_retry(sock, True, _recv_into, (sock, buf))
+
+    # The first attempt of a recv: None when it would block. The compiled
+    # scheduler has its own, in C, that raises no exception for "would block".
+
+    def _try_recv(self, sock, n):
+        """``sock.recv(n)``, or None if it would block."""
+        try:
+            return sock.recv(n)
+        except (BlockingIOError, InterruptedError):
+            return None
+
+    def _try_recv_into(self, sock, buf, nbytes=0):
+        """``sock.recv_into(buf, nbytes)``, or None if it would block."""
+        try:
+            return sock.recv_into(buf, nbytes)
+        except (BlockingIOError, InterruptedError):
+            return None
 
     async def sock_recvfrom(self, sock, bufsize):
         self._check_sock(sock)
