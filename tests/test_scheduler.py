@@ -148,3 +148,38 @@ def test_get_debug_follows_set_debug(loop_factory):
         assert "print" in repr(handle)  # debug mode keeps the description
     finally:
         loop.close()
+
+
+def test_timer_context_is_the_context_when_scheduled(loop_factory):
+    """A timer runs in a copy of the context of call_later: later changes on either
+    side stay apart, and two timers do not share one (the compiled loop makes a
+    timer's Context only when it runs or is asked for it)."""
+    import contextvars
+
+    var = contextvars.ContextVar("var", default="unset")
+    seen = []
+
+    def report(tag):
+        seen.append((tag, var.get()))
+        var.set(f"set by {tag}")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        var.set("before")
+        first = loop.call_later(0.001, report, "first")
+        second = loop.call_later(0.002, report, "second")
+        asked = loop.call_later(0.003, report, "asked")
+        ctx = asked._context
+        assert asked._context is ctx and ctx[var] == "before"
+        var.set("after")
+        cancelled = loop.call_later(0.001, report, "cancelled")
+        cancelled.cancel()
+        assert cancelled._context[var] == "after"
+        await asyncio.sleep(0.05)
+        assert var.get() == "after"
+        assert first._context[var] == "set by first"
+        assert second._context is not first._context
+        return ctx[var]
+
+    assert run(loop_factory, main()) == "set by asked"
+    assert seen == [("first", "before"), ("second", "before"), ("asked", "before")]

@@ -125,6 +125,69 @@ cdef extern from *:
     unsigned int vif_type_tag(PyObject *o)
     unsigned long long vif_dict_version(PyObject *d)
 
+# A timer's context, made when it is needed. asyncio's handles copy the current
+# context (a new Context, tracked by the garbage collector) when they are made;
+# a timer keeps the current context's variables instead (an immutable mapping
+# shared with the context) and makes its Context from them when it runs or is
+# asked for it: the same variables, and no object of its own for a timer that is
+# cancelled first. This needs the layout of CPython's Context (unchanged since
+# 3.7); _LAZY_CONTEXT checks it at import and falls back to copying.
+cdef extern from *:
+    """
+    #if PY_VERSION_HEX >= 0x03070000 && PY_VERSION_HEX < 0x030F0000 && !defined(PYPY_VERSION)
+    typedef struct {
+        PyObject_HEAD
+        PyObject *ctx_prev;
+        PyObject *ctx_vars;
+        PyObject *ctx_weakreflist;
+        int ctx_entered;
+    } vif_context_layout;
+    /* The variables of the current context (borrowed), or NULL if there is none. */
+    static inline PyObject *vif_current_vars(void) {
+        PyObject *ctx = PyThreadState_Get()->context;
+        return ctx == NULL ? NULL : ((vif_context_layout *)ctx)->ctx_vars;
+    }
+    static inline PyObject *vif_context_vars(PyObject *ctx) {
+        return ((vif_context_layout *)ctx)->ctx_vars;
+    }
+    /* A new Context holding vars (a new reference). */
+    static PyObject *vif_context_from_vars(PyObject *vars) {
+        PyObject *ctx = PyContext_New();
+        if (ctx != NULL) {
+            Py_INCREF(vars);
+            Py_SETREF(((vif_context_layout *)ctx)->ctx_vars, vars);
+        }
+        return ctx;
+    }
+    #else
+    static inline PyObject *vif_current_vars(void) { return NULL; }
+    static inline PyObject *vif_context_vars(PyObject *ctx) { return NULL; }
+    static PyObject *vif_context_from_vars(PyObject *vars) {
+        PyErr_SetString(PyExc_RuntimeError, "no lazy contexts on this Python");
+        return NULL;
+    }
+    #endif
+    """
+    PyObject *vif_current_vars()
+    PyObject *vif_context_vars(object ctx)
+    object vif_context_from_vars(object vars)
+
+
+cdef bint _lazy_context_works():
+    """Whether a Context made from another's variables holds them (the layout is right)."""
+    import contextvars
+    var = contextvars.ContextVar("vif-layout-probe")
+    ctx = contextvars.copy_context()
+    ctx.run(var.set, 42)
+    if vif_context_vars(ctx) == NULL:
+        return False
+    made = vif_context_from_vars(<object>vif_context_vars(ctx))
+    return made.run(var.get, None) == 42 and len(made) == len(ctx) and made is not ctx
+
+
+cdef bint _LAZY_CONTEXT = _lazy_context_works()
+
+
 # The methods whose override the compiled loop honours (see CScheduler._own).
 cdef enum:
     OWN_GET_DEBUG = 1
@@ -171,13 +234,14 @@ cdef class Handle:
     cdef public object _loop
     cdef public object _source_traceback
     cdef public object _repr
-    cdef public object _context
+    cdef object _ctx        # the context, or None while only _ctx_vars are kept
+    cdef object _ctx_vars   # the variables of a context not made yet (timers)
     cdef object __weakref__
 
     def __init__(self, callback, args, loop, context=None):
         if context is None:
             context = PyContext_CopyCurrent()
-        self._context = context
+        self._ctx = context
         self._loop = loop
         self._callback = callback
         self._args = args
@@ -208,8 +272,23 @@ cdef class Handle:
             return self._repr
         return "<{}>".format(" ".join(self._repr_info()))
 
+    @property
+    def _context(self):
+        return self._get_ctx()
+
+    @_context.setter
+    def _context(self, context):
+        self._ctx = context
+        self._ctx_vars = None
+
+    cdef inline object _get_ctx(self):
+        if self._ctx is None and self._ctx_vars is not None:
+            self._ctx = vif_context_from_vars(self._ctx_vars)
+            self._ctx_vars = None
+        return self._ctx
+
     def get_context(self):
-        return self._context
+        return self._get_ctx()
 
     def cancel(self):
         self._cancel_c()
@@ -239,7 +318,7 @@ cdef class Handle:
     cdef int _run_c(self) except -1:
         cdef object callback = self._callback
         cdef object args = self._args
-        cdef object context = self._context
+        cdef object context = self._get_ctx()
         cdef object error = None
         PyContext_Enter(context)
         try:
@@ -407,7 +486,7 @@ cdef inline Handle _new_handle(object callback, object args, object loop, object
     cdef Handle handle = Handle.__new__(Handle)
     if context is None:
         context = PyContext_CopyCurrent()
-    handle._context = context
+    handle._ctx = context
     handle._loop = loop
     handle._callback = callback
     handle._args = args
@@ -638,9 +717,15 @@ cdef class CScheduler:
             self._check_thread()
             check_callback(callback, "call_at")
         cdef TimerHandle timer = TimerHandle.__new__(TimerHandle)
+        cdef PyObject *ctx_vars
         if context is None:
-            context = PyContext_CopyCurrent()
-        timer._context = context
+            ctx_vars = vif_current_vars() if _LAZY_CONTEXT else NULL
+            if ctx_vars != NULL:
+                timer._ctx_vars = <object>ctx_vars
+            else:
+                timer._ctx = PyContext_CopyCurrent()
+        else:
+            timer._ctx = context
         timer._loop = self
         timer._callback = callback
         timer._args = args
