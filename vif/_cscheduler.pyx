@@ -194,6 +194,7 @@ cdef enum:
     OWN_CANCELLED = 2
     OWN_CALL_AT = 4
     OWN_RUN_ONCE = 8
+    OWN_TIME = 16
 
 # vif.trace's recorder offers a C function, in a capsule, that the loop calls after
 # each callback instead of the tracer's callback() method (see vif/trace/_cstep.pyx).
@@ -566,7 +567,6 @@ cdef class CScheduler:
     cdef list _spare_ready
     cdef dict _future_kwargs
     cdef bint _wakeup_is_eventfd
-    cdef bint _time_is_native
     cdef bint _lazy
     cdef epoll_event _events[MAX_EVENTS]
 
@@ -594,7 +594,6 @@ cdef class CScheduler:
         # The step reads the clock in C unless time() is overridden (by a
         # subclass, or on the instance: see _now).
         self._instance_dict = getattr(self, "__dict__", None)
-        self._time_is_native = getattr(type(self), "time", None) is _NATIVE_TIME
 
     def _close_scheduler(self):
         self._fd_table.clear()
@@ -648,8 +647,7 @@ cdef class CScheduler:
 
     cdef inline double _now(self) except? -1.0:
         """self.time(), read in C when it is this class's own."""
-        if self._time_is_native and (self._instance_dict is None
-                                     or "time" not in self._instance_dict):
+        if self._own(OWN_TIME, "time"):
             return _monotonic_c()
         return self.time()
 
@@ -697,7 +695,10 @@ cdef class CScheduler:
         if delay is None:
             raise TypeError("delay must not be None")
         if not self._debug and self._own(OWN_CALL_AT, "call_at"):
-            # What self.call_at(self.time() + delay, ...) does, without the calls.
+            # What self.call_at(self.time() + delay, ...) does, without the calls
+            # (and, for an int or float delay, without a float object for the sum).
+            if type(delay) is float or type(delay) is int:
+                return self._push_timer(self._now() + <double>delay, callback, args, context)
             return self._push_timer(self._now() + delay, callback, args, context)
         timer = self.call_at(self.time() + delay, callback, *args, context=context)
         if timer._source_traceback:
@@ -709,7 +710,7 @@ cdef class CScheduler:
             raise TypeError("when cannot be None")
         return self._push_timer(when, callback, args, context)
 
-    cdef TimerHandle _push_timer(self, when, callback, tuple args, context):
+    cdef TimerHandle _push_timer(self, double when, callback, tuple args, context):
         """call_at() once ``when`` is checked: make the timer and push it on the heap."""
         if self._closed:
             raise RuntimeError("Event loop is closed")
@@ -1300,6 +1301,7 @@ _OWN_NAMES = (
     (OWN_CANCELLED, "_timer_handle_cancelled", _NATIVE_CANCELLED),
     (OWN_CALL_AT, "call_at", _NATIVE_CALL_AT),
     (OWN_RUN_ONCE, "_run_once", _NATIVE_RUN_ONCE),
+    (OWN_TIME, "time", _NATIVE_TIME),
 )
 
 
