@@ -183,3 +183,42 @@ def test_timer_context_is_the_context_when_scheduled(loop_factory):
 
     assert run(loop_factory, main()) == "set by asked"
     assert seen == [("first", "before"), ("second", "before"), ("asked", "before")]
+
+
+@pytest.mark.parametrize("ending", ["fired", "cancelled", "pending at stop"])
+def test_cycle_through_a_timer_is_collected(loop_factory, ending):
+    """An object that keeps its own timer (a cycle) is collected once the loop lets go.
+
+    The compiled loop hides timers from the garbage collector while they wait in
+    its heap; they must be visible again when they leave it, or when the loop stops.
+    """
+    import gc
+    import weakref
+
+    class Owner:
+        def __init__(self, loop, delay):
+            self.timer = loop.call_later(delay, self.fire)
+
+        def fire(self):
+            pass
+
+    loop = loop_factory()
+    try:
+
+        async def main():
+            running = asyncio.get_running_loop()
+            owner = Owner(running, 0 if ending == "fired" else 3600)
+            if ending == "cancelled":
+                owner.timer.cancel()
+            for _ in range(200):  # enough to purge or pop the cancelled timer
+                running.call_later(3600, print).cancel()
+            await asyncio.sleep(0.01)
+            return weakref.ref(owner)
+
+        ref = loop.run_until_complete(main())
+        if ending == "pending at stop":
+            loop._scheduled.clear()  # what close() does to the heap
+        gc.collect()
+        assert ref() is None
+    finally:
+        loop.close()

@@ -57,6 +57,9 @@ cdef extern from "Python.h":
     PyObject *PyBytes_FromStringAndSize(const char *v, Py_ssize_t size)
     char *PyBytes_AS_STRING(PyObject *o)
     int _PyBytes_Resize(PyObject **bytes, Py_ssize_t newsize)
+    void PyObject_GC_Track(void *op)
+    void PyObject_GC_UnTrack(void *op)
+    int PyObject_GC_IsTracked(PyObject *op)
 
 cdef extern from "sys/epoll.h" nogil:
     ctypedef union epoll_data_t:
@@ -472,6 +475,20 @@ cdef inline int _heap_push(list heap, TimerHandle timer) except -1:
     return 0
 
 
+# Timers pushed while the loop runs are not tracked by the garbage collector
+# while they sit in the heap: the heap keeps them alive anyway, and a heap of
+# many timers otherwise makes each full collection walk all of them (most of the
+# cost of scheduling many timers). A timer is tracked again when it leaves the
+# heap, and every timer still in it when run_forever() returns, so a cycle
+# through a timer is collected as before once the heap lets go of it. The
+# collector never frees too much this way: what an untracked object refers to
+# only counts as reachable.
+
+cdef inline void _track(object timer) noexcept:
+    if not PyObject_GC_IsTracked(<PyObject*>timer):
+        PyObject_GC_Track(<void*>timer)
+
+
 cdef inline TimerHandle _heap_pop(list heap):
     cdef object last = heap.pop()
     cdef object first
@@ -479,7 +496,9 @@ cdef inline TimerHandle _heap_pop(list heap):
         first = heap[0]
         heap[0] = last
         _sift_up(heap, 0)
+        _track(first)
         return <TimerHandle>first
+    _track(last)
     return <TimerHandle>last
 
 
@@ -568,6 +587,7 @@ cdef class CScheduler:
     cdef dict _future_kwargs
     cdef bint _wakeup_is_eventfd
     cdef bint _lazy
+    cdef bint _untrack_timers
     cdef epoll_event _events[MAX_EVENTS]
 
     def _init_scheduler(self, backend=None):
@@ -741,6 +761,8 @@ cdef class CScheduler:
         self._timer_seq += 1
         _heap_push(self._scheduled, timer)
         timer._scheduled = True
+        if self._untrack_timers:
+            PyObject_GC_UnTrack(<void*>timer)  # See _track.
         return timer
 
     def _timer_handle_cancelled(self, handle):
@@ -1048,13 +1070,20 @@ cdef class CScheduler:
     cdef int _run_steps(self) except -1:
         """Run steps until stop(); calls an overridden _run_once() if there is one."""
         native = self._own(OWN_RUN_ONCE, "_run_once")
-        while True:
-            if native:
-                self._step()
-            else:
-                self._run_once()
-            if self._stopping:
-                break
+        self._untrack_timers = True
+        try:
+            while True:
+                if native:
+                    self._step()
+                else:
+                    self._run_once()
+                if self._stopping:
+                    break
+        finally:
+            self._untrack_timers = False
+            for timer in self._scheduled:
+                if isinstance(timer, TimerHandle):
+                    _track(timer)
         return 0
 
     cdef inline void _queue_io(self, list ready, int fd, unsigned int ev) except *:
@@ -1233,6 +1262,7 @@ cdef class CScheduler:
         for timer in self._scheduled:
             if (<TimerHandle>timer)._cancelled:
                 (<TimerHandle>timer)._scheduled = False
+                _track(timer)
             else:
                 kept.append(timer)
         _heapify(kept)
