@@ -227,7 +227,16 @@ class ClientResponse:
         if body is None:
             content = self.content
             if content._eof and content._exception is None:
-                body = self._body = content._take(-1) if content._buffer else b""
+                buf = content._buffer
+                if buf:  # content._take(-1), inlined
+                    body = buf.popleft() if len(buf) == 1 else b"".join(buf)
+                    buf.clear()
+                    content._size = 0
+                    if content._paused:
+                        content._consumed()
+                else:
+                    body = b""
+                self._body = body
                 self._release_connection()
         return body
 
