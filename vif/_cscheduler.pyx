@@ -72,6 +72,7 @@ cdef extern from "sys/epoll.h" nogil:
 
 cdef extern from "unistd.h" nogil:
     ssize_t read(int fd, void *buf, size_t count)
+    ssize_t write(int fd, const void *buf, size_t count)
 
 cdef extern from "time.h" nogil:
     ctypedef long time_t
@@ -570,12 +571,28 @@ cdef class CScheduler:
         (<list>self._ready).append(handle)
         if not self._wake_pending:
             self._wake_pending = True
-            self._wakeup.wake()
+            self._wake()
         return handle
 
     def _write_to_self(self):
         if not self._wake_pending and self._wakeup_fd >= 0:
             self._wake_pending = True
+            self._wake()
+
+    cdef inline void _wake(self):
+        """Wake the poll. An eventfd is written here, without letting go of the GIL.
+
+        ``os.write`` would release the GIL around a write that cannot block: a thread
+        that calls ``call_soon_threadsafe`` in a loop would then hand the GIL to the
+        woken loop thread on every wakeup and wait for it back. Kept, the producer runs
+        on and the loop takes a whole batch when it gets the GIL.
+        """
+        cdef uint64_t one = 1
+        cdef int fd = self._wakeup_fd
+        if self._wakeup_is_eventfd:
+            if fd >= 0:
+                write(fd, &one, 8)  # EAGAIN (counter full) or EBADF (closed): nothing to do.
+        else:
             self._wakeup.wake()
 
     # -- fd table ------------------------------------------------------------
