@@ -4,10 +4,12 @@
 Owns what runs after every callback while a recording is on: :class:`StepLog`
 (the base of ``LoopTracer``) and :class:`TaskRecord`. The compiled scheduler
 calls :func:`_hook` through the capsule ``StepLog._vif_hook`` -- a C call, no
-Python frame -- with the handle and its callback; the hook reads the monotonic
-clock itself (``clock_gettime``, the clock of ``time.monotonic()`` and so of
-``loop.time()``) once per callback: a callback starts when the previous one of
-the same loop step ended. Plain callbacks cost a counter, a type test and a
+Python frame -- after each callback, with the handle, its callback and when it
+started; the hook reads the monotonic clock (``clock_gettime``, the clock of
+``time.monotonic()`` and so of ``loop.time()``) once per callback and hands that
+reading back: the next callback starts then, and the loop's next step uses it
+instead of reading the clock again. So a traced loop reads the clock as often as
+an untraced one when each step runs one callback. Plain callbacks cost a counter, a type test and a
 compare; a task step walks the task's await chain here, in C, with the caches
 of :mod:`vif.trace._describe`, whose Python functions still describe the rare
 cases. The texts mean the same as the pure recorder's; to get them cheaply, the
@@ -49,7 +51,7 @@ cdef extern from "Python.h":
     PyObject *PyMethod_GET_SELF(object op)
 
 # The hook's C signature; vif/_cscheduler.pyx declares the same.
-ctypedef int (*trace_hook_t)(object, object, object, int) except -1
+ctypedef int (*trace_hook_t)(object, object, object, double *) except -1
 
 cdef object _Task = asyncio.Task
 cdef object _current_task = asyncio.current_task
@@ -87,7 +89,7 @@ def monotonic():
     return _now()
 
 
-cdef object _task_of(object callback):
+cdef inline object _task_of(object callback):
     """The task whose step or wakeup ``callback`` is, else None."""
     cdef PyObject *owner
     cdef type tp = type(callback)
@@ -593,9 +595,8 @@ cdef class StepLog:
     cdef list _tasks
     cdef dict _string_ids
     cdef list _strings
-    cdef double _last
 
-    _vif_hook = PyCapsule_New(<void *>_hook, b"vif.trace.hook", NULL)
+    _vif_hook = PyCapsule_New(<void *>_hook, b"vif.trace.hook.2", NULL)
 
     def _bind(self, recorder):
         self.recorder = recorder
@@ -649,28 +650,7 @@ cdef class StepLog:
 
     def callback(self, handle, double start, double end):
         """The pure-Python scheduler's call, after each callback ran."""
-        self._record(handle, handle._callback, start, end)
-
-    cdef int _record(self, object handle, object callback, double start, double end) except -1:
-        """Note one callback; 1 when that took more than a few instructions."""
-        cdef int worked = 0
-        self.ncallbacks += 1
-        self.busy += end - start
-        task = _task_of(callback)
-        if task is not None:
-            self._task_step(handle, task, start, end)
-            worked = 1
-        elif end - start >= self.slow:
-            self._slow(handle, None, start, end)
-            worked = 1
-        prev = self._prev_tracer
-        if prev is not None:
-            worked = 1
-            if isinstance(prev, StepLog):
-                (<StepLog>prev)._record(handle, callback, start, end)
-            else:
-                prev.callback(handle, start, end)
-        return worked
+        _record(self, handle, handle._callback, start, end)
 
     cdef int _task_step(self, object handle, object task, double start, double end) except -1:
         cdef TaskRecord rec
@@ -712,6 +692,29 @@ cdef class StepLog:
         return 0
 
 
+cdef inline int _record(StepLog log, object handle, object callback, double start,
+                        double end) except -1:
+    """Note one callback; 1 when that took more than a few instructions."""
+    cdef int worked = 0
+    log.ncallbacks += 1
+    log.busy += end - start
+    task = _task_of(callback)
+    if task is not None:
+        log._task_step(handle, task, start, end)
+        worked = 1
+    elif end - start >= log.slow:
+        log._slow(handle, None, start, end)
+        worked = 1
+    prev = log._prev_tracer
+    if prev is not None:
+        worked = 1
+        if isinstance(prev, StepLog):
+            _record(<StepLog>prev, handle, callback, start, end)
+        else:
+            prev.callback(handle, start, end)
+    return worked
+
+
 @cython.final
 cdef class TaskCreator:
     """The ``create_task`` a recording puts on a loop: the loop's own, then a note
@@ -741,16 +744,13 @@ cdef class TaskCreator:
         return task
 
 
-cdef int _hook(object tracer, object handle, object callback, int what) except -1:
-    """The compiled scheduler's call: ``what`` 0 as a loop step starts, 1 after each callback."""
-    cdef StepLog log = <StepLog>tracer
+cdef int _hook(object tracer, object handle, object callback, double *clock) except -1:
+    """The compiled scheduler's call after each callback. ``*clock`` is when the
+    callback started (the step's last reading of the clock, or the hook's own
+    after the previous callback); the hook sets it to its last reading, when the
+    next callback starts."""
     cdef double now = _now()
-    cdef double start
-    if what == 0:
-        log._last = now
-        return 0
-    start = log._last
-    log._last = now
-    if log._record(handle, callback, start, now):
-        log._last = _now()  # the next callback starts after the recorder's own work
+    if _record(<StepLog>tracer, handle, callback, clock[0], now):
+        now = _now()  # the next callback starts after the recorder's own work
+    clock[0] = now
     return 0
