@@ -24,7 +24,7 @@ arrays, out of the garbage collector's sight. The pure-Python scheduler calls
 
 import asyncio
 from asyncio import tasks as _asyncio_tasks
-from types import CoroutineType, FunctionType, GeneratorType, MethodType
+from types import CoroutineType, FunctionType, GeneratorType, GetSetDescriptorType, MethodType
 
 cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
@@ -37,16 +37,39 @@ from ._describe import (
     TASK_TYPES,
     coro_label,
     describe_future,
-    end_state,
     label_name,
     short_label,
 )
+
+cdef extern from *:
+    """
+    /* A coroutine's or generator's code object, borrowed, from its struct where
+       CPython keeps it there (3.11: gi_code; its getter also raises an audit
+       event, a few hundred instructions); NULL elsewhere. */
+    static PyObject *vif_gen_code(PyObject *gen) {
+    #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+        return (PyObject *)((PyGenObject *)gen)->gi_code;
+    #else
+        (void)gen;
+        return NULL;
+    #endif
+    }
+    """
+    PyObject *vif_gen_code(object gen)
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object op)
     ctypedef struct PyGenObject:  # the part of generators and coroutines read here
         signed char gi_frame_state
     bint PyCFunction_Check(object op)
+    ctypedef struct PyFrameObject
+    int PyFrame_GetLasti(PyFrameObject *frame)
+    ctypedef object (*getter)(object, void *)
+    ctypedef struct PyGetSetDef:
+        getter get
+        void *closure
+    ctypedef struct PyGetSetDescrObject:
+        PyGetSetDef *d_getset
     PyObject *PyCFunction_GET_SELF(object op)
     PyObject *PyMethod_GET_SELF(object op)
 
@@ -89,6 +112,24 @@ def monotonic():
     return _now()
 
 
+# The type of the C Task's step callbacks on 3.11 (TaskStepMethWrapper: its task,
+# then the value to send), once a callback has shown that its __self__, a C Task,
+# is stored right after the object header; NULL until then.
+cdef PyObject *_step_wrapper = NULL
+cdef object _step_wrapper_ref = None
+
+
+cdef void _note_wrapper(object callback, object task) noexcept:
+    global _step_wrapper, _step_wrapper_ref
+    tp = type(callback)
+    if (tp.__name__ == "TaskStepMethWrapper"
+            and tp.__basicsize__ == sizeof(PyObject) + 2 * sizeof(PyObject *)
+            and (<PyObject **>((<char *><PyObject *>callback) + sizeof(PyObject)))[0]
+            == <PyObject *>task):
+        _step_wrapper_ref = tp
+        _step_wrapper = <PyObject *>tp
+
+
 cdef inline object _task_of(object callback):
     """The task whose step or wakeup ``callback`` is, else None."""
     cdef PyObject *owner
@@ -102,10 +143,14 @@ cdef inline object _task_of(object callback):
         obj = <object>owner
     elif tp is MethodType:
         obj = <object>PyMethod_GET_SELF(callback)
+    elif <PyObject *>tp == _step_wrapper:  # its task is its first field: see _note_wrapper
+        obj = <object>(<PyObject **>((<char *><PyObject *>callback) + sizeof(PyObject)))[0]
     else:
         obj = getattr(callback, "__self__", None)  # 3.11's TaskStepMethWrapper, partials...
         if obj is None:
             return None
+        if _step_wrapper == NULL and type(obj) is _Task:
+            _note_wrapper(callback, obj)
     tp = type(obj)
     if tp is _Task or tp is _PyTask:
         return obj
@@ -183,9 +228,55 @@ cdef signed char _find_created() except? 127:
         coro.close()
 
 
+cdef signed char _SUSPENDED = 127  # gi_frame_state of a suspended coroutine, if known
+
+
+cdef signed char _find_suspended() except? 127:
+    """The frame state of a suspended coroutine, if ``cr_suspended`` agrees."""
+    namespace = {}
+    exec(_PROBE_SOURCE, namespace)
+    coro = namespace["probe"](None, None)
+    try:
+        before = (<PyGenObject *><PyObject *>coro).gi_frame_state
+        if coro.cr_suspended:
+            return 127
+        coro.send(None)
+        state = (<PyGenObject *><PyObject *>coro).gi_frame_state
+        if not coro.cr_suspended or state == before:
+            return 127
+        return state
+    finally:
+        coro.close()
+
+
+cdef inline bint _suspended(object coro) except -1:
+    """``coro.cr_suspended`` of a coroutine, read in its struct when that is known."""
+    if _SUSPENDED != 127:
+        return (<PyGenObject *><PyObject *>coro).gi_frame_state == _SUSPENDED
+    return coro.cr_suspended
+
+
 _LOCAL0 = _find_local0()
 if _LOCAL0 >= 0:
     _CREATED = _find_created()
+_SUSPENDED = _find_suspended()
+
+
+# The C getters of coroutines' and generators' cr_await, cr_code... : called
+# directly, they skip the attribute lookup (a third of a task step's recording).
+cdef getter _getter(type cls, str name) except? NULL:
+    descr = cls.__dict__.get(name)
+    if type(descr) is not GetSetDescriptorType:
+        return NULL
+    return (<PyGetSetDescrObject *><PyObject *>descr).d_getset.get
+
+
+cdef getter _cr_await = _getter(CoroutineType, "cr_await")
+cdef getter _cr_code = _getter(CoroutineType, "cr_code")
+cdef getter _cr_frame = _getter(CoroutineType, "cr_frame")
+cdef getter _gi_yieldfrom = _getter(GeneratorType, "gi_yieldfrom")
+cdef getter _gi_code = _getter(GeneratorType, "gi_code")
+cdef getter _gi_frame = _getter(GeneratorType, "gi_frame")
 
 
 def in_place_reads():
@@ -197,7 +288,7 @@ def in_place_reads():
 cdef object _first_local(object coro):
     """A suspended coroutine's first local, or None when it cannot be read here."""
     cdef PyObject *value
-    if _LOCAL0 < 0 or not coro.cr_suspended:
+    if _LOCAL0 < 0 or not _suspended(coro):
         return None
     value = (<PyObject **>((<char *><PyObject *>coro) + _LOCAL0))[0]
     return None if value == NULL else <object>value
@@ -216,6 +307,8 @@ cdef class _Code:
     cdef object first_local  # the name of local 0 when _first_local may read it, else None
     cdef dict queue_texts  # maxsize -> qsize -> text
     cdef dict wheres  # f_lasti -> "file:line"
+    cdef int where_lasti  # the last f_lasti looked up, and its text
+    cdef str where_text
     cdef str label  # a coroutine's label when it takes no argument, "" if it does
     cdef object label_name  # label_name(code), once needed
     cdef tuple argnames  # the names of the arguments a label shows
@@ -254,6 +347,7 @@ cdef _Code _code_info(object code):
             first[0] not in code.co_cellvars) else None
         info.queue_texts = None
         info.wheres = {}
+        info.where_lasti = -1
         info.label = None
         info.label_name = None
         _codes[key] = info
@@ -340,9 +434,23 @@ cdef inline object _remember(dict memo, object key, object value, Py_ssize_t lim
     return value
 
 
+cdef object _last_delay = None  # the last delay _sleep_text saw (an int or a float),
+cdef object _last_sleep = None  # and its text
+
+
 cdef object _sleep_text(object delay):
     """The text of ``asyncio.sleep(delay)`` for an int or float delay; else None."""
-    cdef SleepText lazy
+    global _last_delay, _last_sleep
+    if delay is _last_delay and delay is not None:
+        return _last_sleep
+    text = _sleep_text_of(delay)
+    if text is not None:
+        _last_delay = delay
+        _last_sleep = text
+    return text
+
+
+cdef object _sleep_text_of(object delay):
     dtype = type(delay)
     if dtype is float:
         found = _sleep_float.get(delay)
@@ -408,21 +516,36 @@ cdef str _where(_Code info, object frame):
     instruction: no line-table walk."""
     if frame is None:
         return ""
+    cdef int lasti = PyFrame_GetLasti(<PyFrameObject *><PyObject *>frame)
+    if lasti == info.where_lasti and lasti >= 0:
+        return info.where_text
     cdef dict wheres = info.wheres
-    lasti = frame.f_lasti
     text = wheres.get(lasti)
     if text is None:
         text = wheres[lasti] = _where_text(frame)
+    info.where_lasti = lasti
+    info.where_text = text
     return text
 
 
-cdef inline object _coro_attr(object obj, type cls, str cr_name, str gi_name):
-    """A coroutine's ``cr_name`` attribute, a generator's ``gi_name``; for another
-    awaitable whichever it has, or None."""
+cdef inline object _code_of(object obj, type cls):
+    """``_coro_attr(obj, cls, "cr_code", "gi_code", ...)``, from the struct when it can."""
+    cdef PyObject *code
+    if cls is CoroutineType or cls is GeneratorType:
+        code = vif_gen_code(obj)
+        if code != NULL:
+            return <object>code
+    return _coro_attr(obj, cls, "cr_code", "gi_code", _cr_code, _gi_code)
+
+
+cdef inline object _coro_attr(object obj, type cls, str cr_name, str gi_name,
+                              getter cr_get, getter gi_get):
+    """A coroutine's ``cr_name`` attribute, a generator's ``gi_name`` (through their
+    C getters when found); for another awaitable whichever it has, or None."""
     if cls is CoroutineType:
-        return getattr(obj, cr_name)
+        return cr_get(obj, NULL) if cr_get != NULL else getattr(obj, cr_name)
     if cls is GeneratorType:
-        return getattr(obj, gi_name)
+        return gi_get(obj, NULL) if gi_get != NULL else getattr(obj, gi_name)
     return getattr(obj, cr_name, None) or getattr(obj, gi_name, None)
 
 
@@ -451,7 +574,7 @@ cdef object describe_wait(object task, TaskRecord rec):
             info = rec._coro_info
             code = info.code
         else:
-            code = _coro_attr(obj, cls, "cr_code", "gi_code")
+            code = _code_of(obj, cls)
             if code is None:
                 break  # a Future iterator or a foreign awaitable
             info = _code_info(code)
@@ -479,7 +602,7 @@ cdef object describe_wait(object task, TaskRecord rec):
             if top and rec._coro_frame is not None:
                 frame = rec._coro_frame
             else:
-                frame = _coro_attr(obj, cls, "cr_frame", "gi_frame")
+                frame = _coro_attr(obj, cls, "cr_frame", "gi_frame", _cr_frame, _gi_frame)
             if top:
                 rec._coro_frame = frame
             if kind == _API:
@@ -492,7 +615,7 @@ cdef object describe_wait(object task, TaskRecord rec):
             elif frame is not None:
                 where_frame = frame
                 where_info = info
-        obj = _coro_attr(obj, cls, "cr_await", "gi_yieldfrom")
+        obj = _coro_attr(obj, cls, "cr_await", "gi_yieldfrom", _cr_await, _gi_yieldfrom)
     what, _wait_links = describe_future(task._fut_waiter)
     _wait_where = _where(where_info, where_frame)
     return fallback if fallback else what
@@ -539,6 +662,9 @@ cdef class TaskRecord:
     def release(self):
         """Drop the references to the task's coroutine and frame (it ended, or the
         recording did)."""
+        self._release()
+
+    cdef inline void _release(self) noexcept:
         self._coro = self._coro_info = self._coro_frame = None
 
     @property
@@ -578,6 +704,18 @@ cdef class TaskRecord:
         return 0
 
 
+cdef enum:
+    _ID_SLOTS = 16
+
+
+cdef str _end_state(object task):
+    """:func:`vif.trace._describe.end_state`, without its Python frame."""
+    if task.cancelled():
+        return "cancelled"
+    exc = getattr(task, "_exception", None)  # not .exception(): it marks it retrieved
+    return "done" if exc is None else f"failed: {exc!r}"[:200]
+
+
 cdef class StepLog:
     """The scheduler's tracer interface, compiled; ``LoopTracer`` derives from it.
 
@@ -595,6 +733,11 @@ cdef class StepLog:
     cdef list _tasks
     cdef dict _string_ids
     cdef list _strings
+    # In front of _string_ids: the last texts interned, by address (the list keeps
+    # them alive, so an address found there is still that text).
+    cdef PyObject *_ids_key[_ID_SLOTS]
+    cdef Py_ssize_t _ids_value[_ID_SLOTS]
+    cdef list _ids_refs
 
     _vif_hook = PyCapsule_New(<void *>_hook, b"vif.trace.hook.2", NULL)
 
@@ -605,6 +748,9 @@ cdef class StepLog:
         self._tasks = recorder.tasks
         self._string_ids = recorder._string_ids
         self._strings = recorder.strings
+        self._ids_refs = [None] * _ID_SLOTS
+        for i in range(_ID_SLOTS):
+            self._ids_key[i] = NULL
         # These lists only ever hold records and strings (no references that could
         # make a cycle): the garbage collector need not walk them, as it would on
         # each full collection of the program.
@@ -614,21 +760,27 @@ cdef class StepLog:
     def _make_create_task(self, orig, loop):
         return TaskCreator(orig, self, loop)
 
-    cdef object _intern(self, object text):
+    cdef Py_ssize_t _intern(self, object text) except -1:
         """``Recorder.intern``: the id of ``text`` in the recording's strings."""
+        cdef size_t slot = (<size_t><PyObject *>text >> 4) & (_ID_SLOTS - 1)
+        if self._ids_key[slot] == <PyObject *>text:
+            return self._ids_value[slot]
         ids = self._string_ids
         ident = ids.get(text)
         if ident is None:
             ident = ids[text] = len(self._strings)
             self._strings.append(text)
+        self._ids_refs[slot] = text
+        self._ids_key[slot] = <PyObject *>text
+        self._ids_value[slot] = ident
         return ident
 
     cdef int _finish(self, object task, TaskRecord rec) except -1:
         """``Recorder.finish``: the task's end state; it is no longer live."""
         rec.name = task.get_name()
-        rec.state = end_state(task)
+        rec.state = _end_state(task)
         del self._live[task]
-        rec.release()
+        rec._release()
         return 0
 
     cdef TaskRecord _new_task(self, object task, object parent, double created):
@@ -643,7 +795,7 @@ cdef class StepLog:
         rec.links = None
         rec.state = "pending"
         rec.loop = self.loop_index
-        rec.name = task.get_name()
+        rec.name = ""  # read as the task ends (or is named slow, or the recording stops)
         tasks.append(rec)
         self._live[task] = rec
         return rec
@@ -654,20 +806,26 @@ cdef class StepLog:
 
     cdef int _task_step(self, object handle, object task, double start, double end) except -1:
         cdef TaskRecord rec
-        cdef Py_ssize_t n
-        r = self.recorder
+        cdef Py_ssize_t n, w, h
+        cdef bint done
         found = self._live.get(task)
         if found is None:
             if task.done():
                 if end - start >= self.slow:
                     self._slow(handle, None, start, end)
                 return 0
-            found = r.new_task(task, None, start, self.loop_index)  # made before the recording
+            found = self.recorder.new_task(task, None, start, self.loop_index)  # made before the recording
         rec = <TaskRecord>found
-        if rec._nruns == 0:  # asyncio.create_task(name=) names it after creating it
-            rec.name = task.get_name()
         rec.add_run(start, end)
-        if task.done():
+        coro = rec._coro
+        if coro is None:
+            coro = rec._coro = task.get_coro()
+        if type(coro) is CoroutineType and _SUSPENDED != 127:
+            # A task is done once its coroutine is, never while it is suspended.
+            done = (<PyGenObject *><PyObject *>coro).gi_frame_state != _SUSPENDED and task.done()
+        else:
+            done = task.done()
+        if done:
             self._finish(task, rec)
         else:
             try:
@@ -688,6 +846,8 @@ cdef class StepLog:
                         rec.links = {}
                     rec.links[n // 2] = linked
         if end - start >= self.slow:
+            if not done:
+                rec.name = task.get_name()
             self._slow(handle, rec, start, end)
         return 0
 
