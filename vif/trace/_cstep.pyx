@@ -356,7 +356,7 @@ cdef _Code _code_info(object code):
     return info
 
 
-cdef str _task_label(object task):
+cdef object _task_label(object task):
     """``_describe.task_label``; the label of a coroutine without arguments is memoised."""
     cdef _Code info
     try:
@@ -387,16 +387,63 @@ cdef str _task_label(object task):
         return type(task).__name__
 
 
-cdef str _created_label(object coro, _Code info):
+cdef object _SKIP = object()  # an argument a label does not show (self, unset)
+
+
+@cython.final
+@cython.no_gc
+cdef class LazyLabel:
+    """The label of a new coroutine whose arguments are all numbers (or None),
+    formatted only when the recording is read: ``sleep(0.1234)``'s float repr
+    alone costs thousands of instructions per task. Numbers cannot change, so
+    the text is the one ``coro_label`` gives at creation."""
+
+    cdef _Code info
+    cdef list values  # one per name in info.argnames; _SKIP where none is shown
+
+    def __str__(self):
+        cdef _Code info = self.info
+        parts = []
+        for i, value in enumerate(self.values):
+            if value is _SKIP:
+                continue
+            text = _arg(value)
+            parts.append(text if i < info.argcount else "".join((info.argnames[i], "=", text)))
+        return short_label("".join((info.label_name, "(", ", ".join(parts), ")")))
+
+    def __repr__(self):
+        return repr(str(self))
+
+
+cdef object _created_label(object coro, _Code info):
     """``coro_label`` of a coroutine not started yet, its arguments read where its
-    frame keeps them (before it starts, even an argument a closure uses is there)."""
+    frame keeps them (before it starts, even an argument a closure uses is there);
+    a :class:`LazyLabel` when they are all numbers."""
     cdef PyObject **args = <PyObject **>((<char *><PyObject *>coro) + _LOCAL0)
     cdef Py_ssize_t i
+    cdef LazyLabel lazy
+    cdef type vtype
     if info.label_name is None:
         code = info.code
         info.argcount = code.co_argcount
         info.argnames = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
         info.label_name = label_name(code)
+    values = []
+    for i in range(len(info.argnames)):
+        if args[i] == NULL or info.argnames[i] == "self":
+            values.append(_SKIP)
+            continue
+        value = <object>args[i]
+        vtype = type(value)
+        if vtype is float or vtype is int or vtype is bool or value is None:
+            values.append(value)
+        else:
+            break
+    else:
+        lazy = LazyLabel.__new__(LazyLabel)
+        lazy.info = info
+        lazy.values = values
+        return lazy
     parts = []
     try:
         for i in range(len(info.argnames)):
@@ -632,7 +679,7 @@ cdef class TaskRecord:
     cdef public Py_ssize_t index
     cdef public Py_ssize_t parent
     cdef public object name
-    cdef public object label
+    cdef object _label  # a str, or a LazyLabel until read
     cdef public object created
     cdef public object links
     cdef public object state
@@ -666,6 +713,16 @@ cdef class TaskRecord:
 
     cdef inline void _release(self) noexcept:
         self._coro = self._coro_info = self._coro_frame = None
+
+    @property
+    def label(self):
+        if type(self._label) is LazyLabel:
+            self._label = str(self._label)
+        return self._label
+
+    @label.setter
+    def label(self, value):
+        self._label = value
 
     @property
     def runs(self):
@@ -790,7 +847,7 @@ cdef class StepLog:
         found = self._live.get(parent) if parent is not None else None
         rec.index = len(tasks)
         rec.parent = (<TaskRecord>found).index if found is not None else -1
-        rec.label = _task_label(task)
+        rec._label = _task_label(task)
         rec.created = created
         rec.links = None
         rec.state = "pending"
