@@ -304,6 +304,9 @@ def test_names_labels_slow_steps_and_step_times(loop_class):
     async def worker(delay, count, *, flag=True):
         for _ in range(count):
             await asyncio.sleep(delay)
+        for d in (0, 0.001, 0.001, 0):  # the same line, another delay (the memo's key)
+            await asyncio.sleep(d)
+        await asyncio.sleep(0)
 
     async def blocker():
         await asyncio.sleep(0)
@@ -323,8 +326,17 @@ def test_names_labels_slow_steps_and_step_times(loop_class):
     finally:
         loop.close()
     data = rec.to_dict()
-    labels = sorted(t["l"] for t in data["tasks"] if t["l"].startswith("worker"))
-    assert labels == [f"worker({0.001 * i}, 3, flag=True)" for i in range(4)]
+    workers = [t for t in data["tasks"] if t["l"].startswith("worker")]
+    workers.sort(key=lambda t: t["l"])
+    assert [t["l"] for t in workers] == [f"worker({0.001 * i}, 3, flag=True)" for i in range(4)]
+    first = worker.__code__.co_firstlineno
+    for i, task in enumerate(workers):
+        waits = [(w, data["strings"][task["w"][k + 1]].rsplit(":", 1)[-1])
+                 for k, w in zip(range(0, len(task["w"]), 2), what(data, task), strict=True)]
+        loop_wait = (f"asyncio.sleep({0.001 * i})", str(first + 2))
+        assert waits == [loop_wait] * 3 + [
+            (f"asyncio.sleep({d})", str(first + 4)) for d in (0, 0.001, 0.001, 0)
+        ] + [("asyncio.sleep(0)", str(first + 5))]
     (slow,) = [t for t in data["tasks"] if t["l"] == "blocker()"]
     assert slow["n"] == "renamed" and slow["s"] == "done"
     assert [s["d"] for s in data["slow"]] == ["task renamed blocker()"]

@@ -98,6 +98,9 @@ cdef dict _sleep_float = {}  # delay -> SleepText
 # describe_wait's second and third results
 cdef str _wait_where = ""
 cdef object _wait_links = None
+# Set by describe_wait when the task's own coroutine awaits asyncio.sleep directly:
+# the delay (else None), for TaskRecord's memo of its last such wait.
+cdef object _wait_sleep_delay = None
 
 
 cdef inline double _now() noexcept nogil:
@@ -602,7 +605,8 @@ cdef object describe_wait(object task, TaskRecord rec):
 
     The task's own coroutine, its code and frame do not change from step to step:
     ``rec`` keeps them while the task lives (see ``TaskRecord.release``)."""
-    global _wait_where, _wait_links
+    global _wait_where, _wait_links, _wait_sleep_delay
+    _wait_sleep_delay = None
     cdef int depth = 0
     cdef int kind
     cdef type cls
@@ -634,7 +638,10 @@ cdef object describe_wait(object task, TaskRecord rec):
             # no frame object for sleep's delay or a queue method's self: see _LOCAL0
             text = None
             if code is _SLEEP_CODE and info.first_local == "delay":
-                text = _sleep_text(_first_local(obj))
+                delay = _first_local(obj)
+                text = _sleep_text(delay)
+                if depth == 2 and where_info is rec._coro_info and text is not None:
+                    _wait_sleep_delay = delay
             elif info.queue and info.first_local == "self":
                 this = _first_local(obj)
                 if this is not None:
@@ -691,6 +698,11 @@ cdef class TaskRecord:
     cdef object _coro  # while the task lives: its coroutine,
     cdef _Code _coro_info  # what is known of that coroutine's code,
     cdef object _coro_frame  # and its frame (the same object from step to step)
+    # The last wait that was asyncio.sleep awaited by the task's own coroutine: at
+    # that instruction, with that delay object, it is the same wait again.
+    cdef int _sleep_lasti
+    cdef object _sleep_delay
+    cdef long long _sleep_what, _sleep_where
 
     def __init__(self, Py_ssize_t index, Py_ssize_t parent, label, created, Py_ssize_t loop):
         self.index = index
@@ -712,7 +724,24 @@ cdef class TaskRecord:
         self._release()
 
     cdef inline void _release(self) noexcept:
-        self._coro = self._coro_info = self._coro_frame = None
+        self._coro = self._coro_info = self._coro_frame = self._sleep_delay = None
+
+    cdef inline bint _same_sleep(self, object coro) noexcept:
+        """Whether the task's coroutine waits as at its memoised sleep (see above)."""
+        cdef PyObject *code
+        frame = self._coro_frame
+        if self._sleep_delay is None or frame is None or _cr_await == NULL:
+            return False
+        if PyFrame_GetLasti(<PyFrameObject *><PyObject *>frame) != self._sleep_lasti:
+            return False
+        try:
+            sub = _cr_await(coro, NULL)
+        except Exception:
+            return False
+        if type(sub) is not CoroutineType:
+            return False
+        code = vif_gen_code(sub)
+        return code == <PyObject *>_SLEEP_CODE and _first_local(sub) is self._sleep_delay
 
     @property
     def label(self):
@@ -884,6 +913,8 @@ cdef class StepLog:
             done = task.done()
         if done:
             self._finish(task, rec)
+        elif type(coro) is CoroutineType and rec._same_sleep(coro):
+            rec.add_wait(rec._sleep_what, rec._sleep_where)
         else:
             try:
                 what = describe_wait(task, rec)
@@ -895,6 +926,11 @@ cdef class StepLog:
             h = self._intern(where)
             n = rec._nwaits
             rec.add_wait(w, h)
+            if _wait_sleep_delay is not None and rec._coro_frame is not None:
+                rec._sleep_delay = _wait_sleep_delay
+                rec._sleep_lasti = PyFrame_GetLasti(<PyFrameObject *><PyObject *>rec._coro_frame)
+                rec._sleep_what = w
+                rec._sleep_where = h
             if links:
                 live = self._live
                 linked = [(<TaskRecord>lr).index for lr in map(live.get, links) if lr is not None]
