@@ -765,7 +765,7 @@ cdef class TaskRecord:
         cdef Py_ssize_t room
         cdef double *grown
         if self._nruns + 2 > self._runs_room:
-            room = 4 if self._runs_room == 0 else 2 * self._runs_room
+            room = 8 if self._runs_room == 0 else 2 * self._runs_room
             grown = <double *>PyMem_Realloc(self._runs, room * sizeof(double))
             if grown == NULL:
                 raise MemoryError()
@@ -779,7 +779,7 @@ cdef class TaskRecord:
         cdef Py_ssize_t room
         cdef long long *grown
         if self._nwaits + 2 > self._waits_room:
-            room = 4 if self._waits_room == 0 else 2 * self._waits_room
+            room = 8 if self._waits_room == 0 else 2 * self._waits_room
             grown = <long long *>PyMem_Realloc(self._waits, room * sizeof(long long))
             if grown == NULL:
                 raise MemoryError()
