@@ -100,14 +100,28 @@ def _close_file(f: Any) -> None:
         pass
 
 
+def _open_in_pool(*args: Any) -> tuple[Any, bool]:
+    """The builtin ``open(*args)`` (in the pool) and whether it is a regular file."""
+    f = _io_open(*args)
+    try:
+        regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    except Exception:
+        regular = False
+    return f, regular
+
+
+def _close_opened(opened: tuple[Any, bool]) -> None:
+    _close_file(opened[0])
+
+
 async def _open(file: Any, mode: str, buffering: int, encoding: str | None, errors: str | None,
                 newline: str | None, closefd: bool, opener: Any) -> AsyncBase:
     _modes.validate(file, mode, buffering, encoding, errors, newline)
     be = for_loop()
     if be.name != "io_uring" or isinstance(file, int) or opener is not None or not closefd:
-        f = await _pool.run(_io_open, file, mode, buffering, encoding, errors, newline, closefd,
-                            opener, cleanup=_close_file)
-        return wrap(f, file, newline=newline)
+        f, regular = await _pool.run(_open_in_pool, file, mode, buffering, encoding, errors,
+                                     newline, closefd, opener, cleanup=_close_opened)
+        return wrap(f, file, newline=newline, regular=regular)
     name = os.fspath(file)
     fd = await be.openat(name, _modes.flags(mode))
     try:
@@ -119,9 +133,9 @@ async def _open(file: Any, mode: str, buffering: int, encoding: str | None, erro
     if stat.S_ISFIFO(st_mode):
         # io_uring opens FIFOs without waiting for the other end; the builtin waits.
         os.close(fd)
-        f = await _pool.run(_io_open, file, mode, buffering, encoding, errors, newline,
-                            closefd, opener, cleanup=_close_file)
-        return wrap(f, file, newline=newline)
+        f, regular = await _pool.run(_open_in_pool, file, mode, buffering, encoding, errors,
+                                     newline, closefd, opener, cleanup=_close_opened)
+        return wrap(f, file, newline=newline, regular=regular)
     try:
         if buffering < 0 and stat.S_ISREG(st_mode):
             # What open() picks for a regular file (never a tty), minus its isatty() call.

@@ -6,8 +6,10 @@ decoding, newline translation, buffering and error messages are exactly the
 builtin ``open()``'s; every blocking call is one hop to the files pool.  On the
 io_uring backend the file's descriptor is opened and closed by the ring, and
 whole reads and binary writes on a regular file whose stdlib buffer is empty go
-through the ring too.  ``async for`` reads a chunk of lines per hop
-(``readlines(hint)``) and yields them from user space; lines fetched but not yet
+through the ring too.  ``async for`` on a regular file reads raw chunks (the ring,
+or a ``pread`` hop on the threads backend) and splits them on the loop thread
+(:mod:`vif.files._lines`); other files, codecs and newline modes fetch a chunk of
+lines per hop with the stdlib's ``readlines(hint)``.  Lines fetched but not yet
 consumed stay with the file, so every other method sees them first.
 """
 
@@ -20,9 +22,10 @@ import warnings
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from . import _pool
+from . import _lines, _pool
 
-LINES_HINT = 256 * 1024  # bytes of lines fetched per hop by ``async for``
+LINES_HINT = 256 * 1024  # bytes of lines fetched per hop by ``async for`` (stdlib split)
+LINES_CHUNK = 256 * 1024  # raw bytes read per fetch when the lines are split here
 _run = _pool.run
 
 _LineIter: Any = None  # the compiled ``async for`` iterator (vif.files._clines), if built
@@ -106,9 +109,8 @@ class AsyncBase:
         return line
 
     async def _lines(self) -> AsyncIterator[Any]:
-        # One hop fetches ~LINES_HINT bytes of lines with the stdlib's readlines(), which
-        # splits and decodes as fast as sync iteration; they are then yielded from memory.
-        # (Splitting raw chunks here instead measured no faster, in text or binary mode.)
+        # Each _fetch_lines() gives a chunk of lines (split here from one raw read, or by
+        # the stdlib's readlines() in one hop); they are then yielded from memory.
         # The compiled twin, vif.files._clines.LineIter, does the same.
         it = self._it
         while True:
@@ -125,16 +127,51 @@ class AsyncBase:
             it = self._it = iter(lines)
 
     async def _fetch_lines(self) -> list[Any]:
-        """The next ~LINES_HINT bytes of lines (one hop), for ``async for``."""
+        """The next chunk of lines (one read or one hop), for ``async for``."""
         f = self._file
         if f.closed:
             raise _closed()
+        sp = self._splitter
+        if sp is None:  # first fetch: can the lines be split on this thread?
+            sp = self._splitter = (
+                self._regular and _lines.splitter_for(f, self._binary, _newline_of(f))) or False
+        if sp is not False and not self._dirty:
+            lines = await self._split_fetch(sp)
+            if lines is not None:
+                return lines
+            self._splitter = False
         self._dirty = True
         return await _run(f.readlines, LINES_HINT)
+
+    async def _split_fetch(self, sp: Any) -> list[Any] | None:
+        """Read a raw chunk at the position and split it; None: the stdlib must split it.
+
+        The stdlib object holds nothing buffered (not ``_dirty``), so the descriptor's
+        position is the file's; it is left right after the lines returned.
+        """
+        buf = self._file if self._binary else self._file.buffer
+        pos = buf.tell()  # also refreshes a buffered object's cached raw position
+        ring = self._fast
+        if ring is not None and not ring.closed:
+            data = await ring.read(self._fd if self._fd >= 0 else buf.fileno(), LINES_CHUNK,
+                                   pos)
+        else:
+            data = await _run(os.pread, buf.fileno(), LINES_CHUNK, pos)
+        if not data:
+            return []
+        try:
+            lines, used = sp.split(data, len(data) < LINES_CHUNK)
+        except UnicodeError:
+            return None  # the stdlib raises it, after the lines it can give (as sync)
+        if lines is not None:
+            buf.seek(pos + used)
+        return lines
 
     # -- pending lines ----------------------------------------------------------------
 
     _last_partial = False
+    _regular = False  # a regular file: ``async for`` may read raw chunks (see _lines)
+    _splitter: Any = None  # its _lines splitter, False: stdlib readlines; None: not yet known
 
     def _take(self) -> list[Any]:
         """Remove and return the pending pieces (the last may be a partial line)."""
@@ -494,8 +531,22 @@ class AsyncTextIOWrapper(AsyncBase):
 
     @property
     def newlines(self) -> Any:
-        seen = self._file.newlines
-        return self._seen_newlines if seen is None else seen
+        sp = self._splitter
+        return _merge_newlines(self._file.newlines, self._seen_newlines,
+                               sp.nl.newlines if sp and sp.nl is not None else None)
+
+
+_NEWLINE_ORDER = ("\r", "\n", "\r\n")  # the order IncrementalNewlineDecoder reports them in
+
+
+def _merge_newlines(*seen: Any) -> Any:
+    """The union of ``newlines`` values (None, a str or a tuple), as the stdlib spells it."""
+    kinds: set[str] = set()
+    for s in seen:
+        if s is not None:
+            kinds.update((s,) if isinstance(s, str) else s)
+    out = tuple(k for k in _NEWLINE_ORDER if k in kinds)
+    return None if not out else out[0] if len(out) == 1 else out
 
 
 def _newline_of(f: Any) -> str | None:
@@ -542,7 +593,9 @@ def wrap(f: Any, name: Any = None, ring: Any = None, fd: int = -1,
         obj = cls(f, name, ring, fd)
         obj._fast = ring if regular else None  # no ring reads/writes on ttys, devices
         obj._can_read, obj._can_write = f.readable(), f.writable()
+        obj._regular = regular
         return obj
     obj = cls(f, name)
     obj._binary = cls is not AsyncTextIOWrapper
+    obj._regular = regular
     return obj
