@@ -56,7 +56,8 @@ class AsyncBase:
         self._fd = fd
         self._dirty = False  # the stdlib object may hold a read-ahead or write buffer
         self._it: Any = None  # iterator over lines fetched by ``async for``, not yet consumed
-        binary = type(f) is not io.TextIOWrapper and not isinstance(f, io.TextIOBase)
+        binary = type(f) is not io.TextIOWrapper and (
+            type(f) is io.BufferedReader or not isinstance(f, io.TextIOBase))
         self._tail: Any = b"" if binary else ""
         self._binary = binary
         self._fast: Any = None  # the RingBackend for reads/writes (regular files only)
@@ -149,6 +150,7 @@ class AsyncBase:
         The stdlib object holds nothing buffered (not ``_dirty``), so the descriptor's
         position is the file's; it is left right after the lines returned.
         """
+        self._size0 = -1
         buf = self._file if self._binary else self._file.buffer
         pos = buf.tell()  # also refreshes a buffered object's cached raw position
         ring = self._fast
@@ -171,6 +173,7 @@ class AsyncBase:
 
     _last_partial = False
     _regular = False  # a regular file: ``async for`` may read raw chunks (see _lines)
+    _size0 = -1  # bytes from the position to the end while the position is still the open's
     _splitter: Any = None  # its _lines splitter, False: stdlib readlines; None: not yet known
 
     def _take(self) -> list[Any]:
@@ -246,7 +249,7 @@ class AsyncBase:
         ring = self._fast
         if ring is not None and not self._dirty and self._can_read and not ring.closed:
             if size < 0:
-                data = await ring.readall(self._fd, self._name)
+                data = await ring.readall(self._fd, self._name, self._size0)
                 self._after_ring(decoded=not self._binary)
                 return data if self._binary else self._decode_all(data)
             if self._binary and size > 0:
@@ -324,6 +327,7 @@ class AsyncBase:
 
     def _after_ring(self, decoded: bool = False) -> None:
         """Resynchronise the stdlib object with the descriptor after a ring read/write."""
+        self._size0 = -1
         f = self._file
         if decoded:
             self._dirty = True  # a text file read through the ring: no more fast paths
@@ -389,6 +393,7 @@ class AsyncBase:
         f = self._file
         if f.closed:
             raise _closed()
+        self._size0 = -1
         if self._it is not None:
             if self._binary:
                 if whence == os.SEEK_CUR:
@@ -452,8 +457,10 @@ class AsyncBase:
             finally:
                 if ring.closed:
                     os.close(fd)
+                elif self._can_write:
+                    await ring.close_fd(fd)  # its errors (e.g. NFS write-back) surface
                 else:
-                    await ring.close_fd(fd)
+                    ring.close_soon(fd)  # read-only: submitted with this iteration's batch
 
     def __del__(self) -> None:
         fd = getattr(self, "_fd", -1)
@@ -571,10 +578,11 @@ def decode_text(data: bytes, encoding: str, errors: str | None, newline: str | N
 
 def wrap(f: Any, name: Any = None, ring: Any = None, fd: int = -1,
          newline: str | None = None, text: bool | None = None, inner: Any = None,
-         regular: bool = False) -> AsyncBase:
+         regular: bool = False, size: int = -1) -> AsyncBase:
     """The async object for stdlib file ``f`` (ring/fd: the ring owns ``fd``).
 
     ``inner``: the real file when ``f`` is a wrapper (``NamedTemporaryFile``).
+    ``size``: the bytes from ``fd``'s position to the end, if known (just opened).
     """
     kind = inner if inner is not None else f
     if type(kind) is io.BufferedReader and not text:  # the common case, no ABC checks
@@ -594,6 +602,7 @@ def wrap(f: Any, name: Any = None, ring: Any = None, fd: int = -1,
         obj._fast = ring if regular else None  # no ring reads/writes on ttys, devices
         obj._can_read, obj._can_write = f.readable(), f.writable()
         obj._regular = regular
+        obj._size0 = size
         return obj
     obj = cls(f, name)
     obj._binary = cls is not AsyncTextIOWrapper
