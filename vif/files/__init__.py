@@ -27,6 +27,7 @@ from ._file import (
     AsyncFileIO,
     AsyncTextIOWrapper,
     decode_text,
+    lazy_reader,
     wrap,
 )
 
@@ -142,6 +143,13 @@ async def _open(ctx: _OpenContext, file: Any, mode: str, buffering: int, encodin
         ctx._obj = obj
         return obj
     regular = stat.S_ISREG(st_mode)
+    if regular and mode == "rb" and buffering != 1:
+        # The stdlib BufferedReader is made when a method first needs it (never, for a
+        # whole read() and close()).  (buffering=1 keeps the builtin's warning.)
+        if buffering < 0:
+            buffering = st.st_blksize if st.st_blksize > 1 else io.DEFAULT_BUFFER_SIZE
+        obj = ctx._obj = lazy_reader(name, be, fd, buffering, st.st_size)
+        return obj
     try:
         if buffering < 0 and regular:
             # What open() picks for a regular file (never a tty), minus its isatty() call.

@@ -67,15 +67,36 @@ class AsyncBase:
 
     @property
     def name(self) -> Any:
-        return self._file.name
+        f = self.__dict__.get("_file")
+        return self._name if f is None else f.name
 
     @property
     def mode(self) -> str:
-        return self._file.mode
+        f = self.__dict__.get("_file")
+        return "rb" if f is None else f.mode
 
     @property
     def closed(self) -> bool:
-        return self._file.closed
+        f = self.__dict__.get("_file")
+        return self._fd < 0 if f is None else f.closed
+
+    # -- the stdlib object made on first use (see lazy_reader) ---------------------------
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr == "_file" and "_lazy" in self.__dict__:
+            return self._materialize()
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+
+    def _materialize(self) -> Any:
+        """The ``BufferedReader`` a lazy reader's methods need (made on the descriptor now:
+        its position is the file's, and it has nothing cached yet)."""
+        if self._fd < 0:
+            f: Any = _ClosedReader(self._name)
+        else:
+            f = open(self._fd, "rb", self._lazy, closefd=False)
+            f.raw.name = self._name
+        self._file = f
+        return f
 
     def fileno(self) -> int:
         return self._file.fileno()
@@ -88,7 +109,10 @@ class AsyncBase:
         return self._file.detach()
 
     def __repr__(self) -> str:
-        return f"<vif.files.{type(self).__name__} wrapping {self._file!r}>"
+        f = self.__dict__.get("_file")
+        if f is None:  # a lazy reader: say what the stdlib object would
+            f = f"<_io.BufferedReader name={self._name!r}>"
+        return f"<vif.files.{type(self).__name__} wrapping {f}>"
 
     # -- context manager and iteration --------------------------------------------------
 
@@ -233,11 +257,19 @@ class AsyncBase:
     # -- reading --------------------------------------------------------------------------
 
     async def read(self, size: int | None = -1) -> Any:
+        if size is None:
+            size = -1
+        if "_file" not in self.__dict__:  # a lazy reader: the ring, no stdlib object
+            if self._fd < 0:
+                raise _closed()
+            ring = self._fast
+            if size < 0 and self._it is None and not ring.closed:
+                data = await ring.readall(self._fd, self._name, self._size0)
+                self._size0 = -1
+                return data
         f = self._file
         if f.closed:
             raise _closed()
-        if size is None:
-            size = -1
         if self._it is not None:
             if size < 0:
                 head = (b"" if self._binary else "").join(self._take())
@@ -439,6 +471,17 @@ class AsyncBase:
     # -- closing ------------------------------------------------------------------------
 
     async def close(self) -> None:
+        if "_file" not in self.__dict__:  # a lazy reader never materialized: read-only
+            fd = self._fd
+            if fd >= 0:
+                self._fd = -1
+                self._it = None
+                ring = self._ring
+                if ring.closed:
+                    os.close(fd)
+                else:
+                    ring.close_soon(fd)
+            return
         f = self._file
         if f.closed:
             return
@@ -468,7 +511,9 @@ class AsyncBase:
             self._fd = -1
             warnings.warn(f"unclosed file {self!r}", ResourceWarning, stacklevel=2)
             try:
-                self._file.close()
+                f = self.__dict__.get("_file")
+                if f is not None:
+                    f.close()
             except Exception:
                 pass
             try:
@@ -574,6 +619,37 @@ def decode_text(data: bytes, encoding: str, errors: str | None, newline: str | N
     if with_newlines:
         return text, getattr(decoder, "newlines", None)
     return text
+
+
+class _ClosedReader:
+    """What a lazy reader closed before any use stands on: ``closed``, a name, a mode."""
+
+    closed = True
+    mode = "rb"
+
+    def __init__(self, name: Any) -> None:
+        self.name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        raise _closed()
+
+
+def lazy_reader(name: Any, ring: Any, fd: int, buffering: int, size: int) -> AsyncBase:
+    """The async object of a regular file opened ``"rb"`` by the ring, without its stdlib
+    ``BufferedReader``: made on first use (``_materialize``), which a whole ``read()``
+    and ``close()`` never need."""
+    obj = AsyncBufferedIOBase.__new__(AsyncBufferedIOBase)
+    obj._lazy = buffering
+    obj._name = name
+    obj._ring = obj._fast = ring
+    obj._fd = fd
+    obj._dirty = False
+    obj._it = None
+    obj._tail = b""
+    obj._binary = obj._regular = obj._can_read = True
+    obj._can_write = False
+    obj._size0 = size
+    return obj
 
 
 def wrap(f: Any, name: Any = None, ring: Any = None, fd: int = -1,
