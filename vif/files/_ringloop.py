@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import errno as _errno
 import os
+import sys
 from collections.abc import Awaitable
 from typing import Any
 
@@ -39,8 +40,12 @@ _BIG = 256 * 1024  # reads at least this large go straight into a fresh bytes ob
 _MAX_RW = 0x7FFFF000  # Linux caps one read/write at this many bytes
 
 
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
 def _cstr(path: Any) -> bytes:
-    p = os.fsencode(path)
+    # os.fsencode(), without its Python-level call for the usual str path.
+    p = path.encode(_FS_ENCODING, _FS_ERRORS) if type(path) is str else os.fsencode(path)
     if b"\0" in p:
         raise ValueError("embedded null byte")
     return p + b"\0"
