@@ -81,6 +81,7 @@ cdef extern from "sys/epoll.h" nogil:
 
 cdef extern from "unistd.h" nogil:
     ssize_t read(int fd, void *buf, size_t count)
+    ssize_t write(int fd, const void *buf, size_t count)
 
 cdef extern from "sys/socket.h" nogil:
     ssize_t recv(int sockfd, void *buf, size_t len, int flags)
@@ -201,7 +202,7 @@ cdef enum:
 
 # vif.trace's recorder offers a C function, in a capsule, that the loop calls after
 # each callback instead of the tracer's callback() method (see vif/trace/_cstep.pyx).
-ctypedef int (*trace_hook_t)(object, object, object, int) except -1
+ctypedef int (*trace_hook_t)(object, object, object, double *) except -1
 
 logger = logging.getLogger("asyncio")
 _heapify = heapq.heapify
@@ -577,6 +578,7 @@ cdef class CScheduler:
     cdef int _WRITE
     cdef int _epfd
     cdef double _last_poll
+    cdef double _traced_until  # the C tracer's last clock reading in the last step, or -1
     cdef uint64_t _timer_seq
     cdef dict _instance_dict
     cdef unsigned int _own_tag
@@ -665,9 +667,17 @@ cdef class CScheduler:
             self._own_version = version
         return (self._own_dict_bits & bit) != 0
 
+    cdef inline bint _native_clock(self) except? -1:
+        """Whether self.time() is this class's own (CLOCK_MONOTONIC, read in C)."""
+        return self._own(OWN_TIME, "time")
+
+    cdef inline double _clock(self, bint native) except? -1.0:
+        """_now() once _native_clock() is known."""
+        return _monotonic_c() if native else self.time()
+
     cdef inline double _now(self) except? -1.0:
         """self.time(), read in C when it is this class's own."""
-        if self._own(OWN_TIME, "time"):
+        if self._native_clock():
             return _monotonic_c()
         return self.time()
 
@@ -780,7 +790,7 @@ cdef class CScheduler:
         (<list>self._ready).append(handle)
         if not self._wake_pending:
             self._wake_pending = True
-            self._wakeup.wake()
+            self._wake()
         return handle
 
     # -- the sock_* calls' first attempt (vif._sockops): recv(2) itself, so that
@@ -832,6 +842,22 @@ cdef class CScheduler:
     def _write_to_self(self):
         if not self._wake_pending and self._wakeup_fd >= 0:
             self._wake_pending = True
+            self._wake()
+
+    cdef inline void _wake(self):
+        """Wake the poll. An eventfd is written here, without letting go of the GIL.
+
+        ``os.write`` would release the GIL around a write that cannot block: a thread
+        that calls ``call_soon_threadsafe`` in a loop would then hand the GIL to the
+        woken loop thread on every wakeup and wait for it back. Kept, the producer runs
+        on and the loop takes a whole batch when it gets the GIL.
+        """
+        cdef uint64_t one = 1
+        cdef int fd = self._wakeup_fd
+        if self._wakeup_is_eventfd:
+            if fd >= 0:
+                write(fd, &one, 8)  # EAGAIN (counter full) or EBADF (closed): nothing to do.
+        else:
             self._wakeup.wake()
 
     # -- fd table ------------------------------------------------------------
@@ -1070,6 +1096,7 @@ cdef class CScheduler:
     cdef int _run_steps(self) except -1:
         """Run steps until stop(); calls an overridden _run_once() if there is one."""
         native = self._own(OWN_RUN_ONCE, "_run_once")
+        self._traced_until = -1
         self._untrack_timers = True
         try:
             while True:
@@ -1146,6 +1173,7 @@ cdef class CScheduler:
         return n
 
     def _run_once(self):
+        self._traced_until = -1  # an override may have run code since the last step
         self._step()
 
     cdef int _step(self) except -1:
@@ -1155,10 +1183,14 @@ cdef class CScheduler:
         cdef Py_ssize_t count
         cdef TimerHandle timer
         cdef double timeout, end_time, start
+        cdef double now = -1  # the step's last clock reading (for a tracer's first callback)
+        cdef bint native = self._native_clock()  # checked once per step
+        cdef double traced_until = self._traced_until
         cdef bint skip_poll = False
         cdef Handle handle
         cdef list todo
         cdef Py_ssize_t i, ntodo
+        cdef trace_hook_t hook
 
         if scheduled:
             count = len(scheduled)
@@ -1172,14 +1204,19 @@ cdef class CScheduler:
                     timer = _heap_pop(scheduled)
                     timer._scheduled = False
 
+        self._traced_until = -1
         if ready:
-            if self._now() - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping:
+            # A C tracer read the clock as the last step's last callback ended: the
+            # same instant for the busy-poll test, without reading it again.
+            now = traced_until if traced_until >= 0 else self._clock(native)
+            if now - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping:
                 skip_poll = True
             timeout = 0
         elif self._stopping:
             timeout = 0
         elif scheduled:
-            timeout = (<TimerHandle>scheduled[0])._when - self._now()
+            now = self._clock(native)
+            timeout = (<TimerHandle>scheduled[0])._when - now
             if timeout > _MAXIMUM_POLL_TIMEOUT:
                 timeout = _MAXIMUM_POLL_TIMEOUT
             elif timeout < 0:
@@ -1189,7 +1226,7 @@ cdef class CScheduler:
 
         if not skip_poll:
             if self._tracer is not None:
-                start = self.time()
+                start = self._clock(native)
             if self._epfd >= 0:
                 n = self._epoll(timeout)
             else:
@@ -1198,13 +1235,15 @@ cdef class CScheduler:
                 if events:
                     self._process_events(events)
                 events = None
-            self._last_poll = self._now()
+            now = self._clock(native)
+            self._last_poll = now
             if self._tracer is not None:
                 self._tracer.poll(start, self._last_poll, n)
             ready = self._ready
 
         if scheduled:
-            end_time = self._now() + self._clock_resolution
+            now = self._clock(native)
+            end_time = now + self._clock_resolution
             while scheduled:
                 timer = <TimerHandle>scheduled[0]
                 if timer._when >= end_time:
@@ -1221,8 +1260,15 @@ cdef class CScheduler:
         else:
             self._ready = []
         ntodo = len(todo)
-        if self._debug or self._tracer is not None:
-            self._run_slow(todo)
+        if self._tracer is not None or self._debug:
+            if not native:
+                now = -1
+            if not self._debug:
+                hook = _trace_hook(self._tracer)
+                if hook != NULL:
+                    self._run_hooked(todo, hook, self._tracer, now)
+                    return 0
+            self._run_slow(todo, now)
             return 0
         i = 0
         try:
@@ -1247,15 +1293,20 @@ cdef class CScheduler:
             if i < ntodo:
                 # An exception escaped (KeyboardInterrupt, SystemExit): keep the rest.
                 self._ready[0:0] = todo[i:]
-        # All ran: empty the list, keeping its storage, for the next step's queue.
+        self._recycle(todo, ntodo)
+        return 0
+
+    cdef inline void _recycle(self, list todo, Py_ssize_t ntodo) noexcept:
+        """All of ``todo`` ran: empty the list, keeping its storage, for the next
+        step's queue."""
         cdef PyObject **items
+        cdef Py_ssize_t i
         if len(todo) == ntodo and (<PyListObject*>todo).allocated <= 4096:
             items = (<PyListObject*>todo).ob_item
             Py_SET_SIZE(<PyObject*>todo, 0)
             for i in range(ntodo):
                 Py_XDECREF(items[i])  # None: run handles were dropped one by one
             self._spare_ready = todo
-        return 0
 
     def _purge_cancelled_timers(self):
         kept = []
@@ -1278,16 +1329,18 @@ cdef class CScheduler:
     def get_tracer(self):
         return self._tracer
 
-    cdef _run_slow(self, list todo):
+    cdef _run_slow(self, list todo, double now):
+        """Run ``todo`` in debug mode, or for a tracer without a C hook. ``now`` is
+        the step's last reading of CLOCK_MONOTONIC (-1: none), the start of a C
+        hook's first callback."""
         cdef Py_ssize_t i = 0, ntodo = len(todo)
         cdef double t0 = 0, dt = 0
+        cdef double clock = now if now >= 0 else _monotonic_c()
         cdef trace_hook_t hook = NULL
         cdef bint is_c
         tracer = self._tracer
         if tracer is not None:
             hook = _trace_hook(tracer)
-            if hook != NULL:
-                hook(tracer, None, None, 0)
         try:
             while i < ntodo:
                 handle = todo[i]
@@ -1298,20 +1351,18 @@ cdef class CScheduler:
                     continue
                 try:
                     self._current_handle = handle
-                    if hook == NULL or self._debug:
-                        t0 = self.time()
+                    t0 = self.time()
                     if is_c:
                         callback = (<Handle>handle)._callback
                         (<Handle>handle)._run_c()
                     else:
                         callback = handle._callback
                         handle._run()
-                    if hook == NULL or self._debug:
-                        dt = self.time() - t0
+                    dt = self.time() - t0
                     if self._debug and dt >= self.slow_callback_duration:
                         logger.warning("Executing %s took %.3f seconds", _format_handle(handle), dt)
                     if hook != NULL:
-                        hook(tracer, handle, callback, 1)
+                        hook(tracer, handle, callback, &clock)
                     elif tracer is not None:
                         tracer.callback(handle, t0, t0 + dt)
                 finally:
@@ -1319,6 +1370,38 @@ cdef class CScheduler:
         finally:
             if i < ntodo:
                 self._ready[0:0] = todo[i:]
+
+    cdef int _run_hooked(self, list todo, trace_hook_t hook, object tracer,
+                         double now) except -1:
+        """A traced step outside debug mode: each callback, then the C hook. As
+        asyncio outside debug mode, no ``_current_handle``. ``now``: as for
+        _run_slow. When that is CLOCK_MONOTONIC, the hook's last reading of the
+        clock serves the next step."""
+        cdef Py_ssize_t i = 0, ntodo = len(todo)
+        cdef double clock = now if now >= 0 else _monotonic_c()
+        try:
+            while i < ntodo:
+                item = todo[i]
+                todo[i] = None
+                i += 1
+                if type(item) is Handle or isinstance(item, Handle):
+                    if (<Handle>item)._cancelled:
+                        continue
+                    callback = (<Handle>item)._callback
+                    (<Handle>item)._run_c()
+                else:  # an asyncio.Handle put in _ready by foreign code
+                    if item._cancelled:
+                        continue
+                    callback = item._callback
+                    item._run()
+                hook(tracer, item, callback, &clock)
+        finally:
+            if i < ntodo:
+                self._ready[0:0] = todo[i:]
+        if now >= 0:
+            self._traced_until = clock
+        self._recycle(todo, ntodo)
+        return 0
 
 
 _NATIVE_TIME = CScheduler.time
@@ -1370,7 +1453,7 @@ cdef trace_hook_t _trace_hook(object tracer) noexcept:
     if cls is not _hook_class:
         capsule = getattr(cls, "_vif_hook", None)
         _hook_function = NULL
-        if capsule is not None and PyCapsule_IsValid(capsule, b"vif.trace.hook"):
-            _hook_function = <trace_hook_t>PyCapsule_GetPointer(capsule, b"vif.trace.hook")
+        if capsule is not None and PyCapsule_IsValid(capsule, b"vif.trace.hook.2"):
+            _hook_function = <trace_hook_t>PyCapsule_GetPointer(capsule, b"vif.trace.hook.2")
         _hook_class = cls
     return _hook_function

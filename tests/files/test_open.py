@@ -159,14 +159,14 @@ def test_lines_are_fetched_a_chunk_per_hop(arun, tmp_path, monkeypatch, line_ite
 
     path = tmp_path / "many.txt"
     path.write_text("".join(f"{i}\n" for i in range(20_000)))
-    calls = []
-    real = _file._run
+    fetches = []
+    real = _file.AsyncBase._fetch_lines
 
-    async def counting(fn, *args, **kw):
-        calls.append(getattr(fn, "__name__", fn))
-        return await real(fn, *args, **kw)
+    async def counting(self):
+        fetches.append(1)
+        return await real(self)
 
-    monkeypatch.setattr(_file, "_run", counting)
+    monkeypatch.setattr(_file.AsyncBase, "_fetch_lines", counting)
 
     async def main():
         n = 0
@@ -176,7 +176,7 @@ def test_lines_are_fetched_a_chunk_per_hop(arun, tmp_path, monkeypatch, line_ite
         return n
 
     assert arun(main) == 20_000
-    assert calls.count("readlines") <= 3  # ~110 KiB file, 256 KiB per hop
+    assert len(fetches) <= 3  # ~110 KiB file, 256 KiB per fetch, then the EOF read
 
 
 def test_write_modes_match_sync(arun, tmp_path):
@@ -425,3 +425,53 @@ def test_await_and_anext_style(arun, tmp_path):
         return first, second, end
 
     assert arun(main) == ("a\n", "b\n", True)
+
+
+def test_rb_file_closed_before_any_other_use(arun, tmp_path):
+    """``"rb"`` on the ring makes its BufferedReader on first use; unused, it still
+    behaves as the builtin's closed file."""
+    p = tmp_path / "rb"
+    p.write_bytes(b"abc\ndef\n")
+
+    async def main():
+        f = await vif.open(p, "rb")
+        before = (f.name, f.mode, f.closed, "BufferedReader" in repr(f))
+        await f.close()
+        await f.close()
+        after = (f.name, f.mode, f.closed)
+        errors = []
+        for call in (f.read, f.readline, f.tell, f.fileno, f.readable):
+            try:
+                r = call()
+                if hasattr(r, "__await__"):
+                    await r
+            except ValueError:
+                errors.append(call.__name__)
+        try:
+            async for _ in f:
+                pass
+        except ValueError:
+            errors.append("aiter")
+        return before, after, errors
+
+    before, after, errors = arun(main)
+    assert before == (str(p), "rb", False, True)
+    assert after[1:] == ("rb", True)
+    assert errors == ["read", "readline", "tell", "fileno", "readable", "aiter"]
+
+
+def test_rb_whole_read_then_other_methods(arun, tmp_path):
+    p = tmp_path / "rb2"
+    data = b"".join(b"%05d\n" % i for i in range(3000))
+    p.write_bytes(data)
+
+    def sync_side():
+        with open(p, "rb") as f:
+            return f.read(), f.tell(), f.read(), f.seek(6), f.readline(), f.read(4), f.tell()
+
+    async def async_side():
+        async with vif.open(p, "rb") as f:
+            return (await f.read(), await f.tell(), await f.read(), await f.seek(6),
+                    await f.readline(), await f.read(4), await f.tell())
+
+    assert arun(async_side) == sync_side()

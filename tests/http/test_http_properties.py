@@ -116,6 +116,22 @@ def test_valid_responses_parse(resp, splits):
     assert bytes(sink.body) == body
 
 
+@given(
+    st.sampled_from([(1, 0), (1, 1)]),
+    st.integers(0, 2),
+    st.lists(st.integers(0, 120), max_size=4),
+)
+@settings(max_examples=200, deadline=None)
+def test_version_after_informational_heads_and_splits(version, informational, splits):
+    # The version is read off the chunk a head begins with when it can be: a final
+    # head after 1xx ones in the same chunk, or split anywhere, still gets its own.
+    data = b"HTTP/1.1 100 Continue\r\n\r\n" * informational
+    data += b"HTTP/%d.%d 200 OK\r\nContent-Length: 2\r\n\r\nok" % version
+    sink = parse(data, splits)
+    assert sink.done and sink.head.version == version
+    assert isinstance(sink.head.version, http.HttpVersion)
+
+
 @given(mutated(), st.lists(st.integers(0, 400), max_size=3))
 @settings(max_examples=500, deadline=None)
 def test_mutated_responses_parse_or_fail_cleanly(data, splits):

@@ -186,6 +186,18 @@ def test_response_json_decoding_paths(loop_factory):
             await resp('\ufeff{"a": 1}'.encode()).json()
         with pytest.raises(json.JSONDecodeError, match="Extra data"):
             await resp(b'{"a": 1} x').json()
+        # The scanner-only path (no leading space) agrees with json.loads on all of these.
+        for body in (b'{"a": 1}', b"[1, 2]\n", b'"s"', b"1.5", b"nul", b'{"a":', b"1 2"):
+            try:
+                expected: object = json.loads(body.decode())
+            except json.JSONDecodeError as exc:
+                with pytest.raises(json.JSONDecodeError) as info:
+                    await resp(body).json()
+                assert str(info.value) == str(exc)
+            else:
+                assert await resp(body).json() == expected
+        assert await resp(b"").json() is None
+        assert await resp(b"\x0b\x0c").json() is None  # blank to bytes.strip(), as before
         assert await resp(b'{"a": 1}').json(loads=lambda s: ("custom", s)) == (
             "custom",
             '{"a": 1}',

@@ -296,6 +296,57 @@ def test_both_schedulers_record_the_same_facts(loop_class):
     assert tracer_type.endswith("_cstep" if vif.implementation() == "compiled" else "_recorder")
 
 
+@pytest.mark.parametrize("loop_class", LOOPS)
+def test_names_labels_slow_steps_and_step_times(loop_class):
+    """Names are the last ones given (read lazily by the compiled recorder), a slow
+    step names its task, labels of numbers match, and steps never overlap."""
+
+    async def worker(delay, count, *, flag=True):
+        for _ in range(count):
+            await asyncio.sleep(delay)
+        for d in (0, 0.001, 0.001, 0):  # the same line, another delay (the memo's key)
+            await asyncio.sleep(d)
+        await asyncio.sleep(0)
+
+    async def blocker():
+        await asyncio.sleep(0)
+        asyncio.current_task().set_name("renamed")
+        time.sleep(0.04)  # a slow step
+        await asyncio.sleep(0)
+
+    async def main():
+        tasks = [asyncio.create_task(worker(0.001 * i, 3)) for i in range(4)]
+        slow = asyncio.create_task(blocker(), name="first")
+        await asyncio.gather(*tasks, slow)
+
+    loop = loop_class()
+    try:
+        with vif.trace.record(slow=0.02) as rec:
+            loop.run_until_complete(main())
+    finally:
+        loop.close()
+    data = rec.to_dict()
+    workers = [t for t in data["tasks"] if t["l"].startswith("worker")]
+    workers.sort(key=lambda t: t["l"])
+    assert [t["l"] for t in workers] == [f"worker({0.001 * i}, 3, flag=True)" for i in range(4)]
+    first = worker.__code__.co_firstlineno
+    for i, task in enumerate(workers):
+        waits = [(w, data["strings"][task["w"][k + 1]].rsplit(":", 1)[-1])
+                 for k, w in zip(range(0, len(task["w"]), 2), what(data, task), strict=True)]
+        loop_wait = (f"asyncio.sleep({0.001 * i})", str(first + 2))
+        assert waits == [loop_wait] * 3 + [
+            (f"asyncio.sleep({d})", str(first + 4)) for d in (0, 0.001, 0.001, 0)
+        ] + [("asyncio.sleep(0)", str(first + 5))]
+    (slow,) = [t for t in data["tasks"] if t["l"] == "blocker()"]
+    assert slow["n"] == "renamed" and slow["s"] == "done"
+    assert [s["d"] for s in data["slow"]] == ["task renamed blocker()"]
+    steps = sorted(
+        (t["r"][i], t["r"][i + 1]) for t in data["tasks"] for i in range(0, len(t["r"]), 2)
+    )
+    assert all(start <= end for start, end in steps)
+    assert all(a[1] <= b[0] for a, b in zip(steps, steps[1:], strict=False)), "steps overlap"
+
+
 def test_labels_and_sleep_texts_match_the_pure_descriptions():
     """The compiled recorder reads arguments and delays in place; same text as the pure one."""
     from vif.trace._describe import coro_label

@@ -27,6 +27,7 @@ from ._file import (
     AsyncFileIO,
     AsyncTextIOWrapper,
     decode_text,
+    lazy_reader,
     wrap,
 )
 
@@ -56,21 +57,17 @@ class _OpenContext:
 
     __slots__ = ("_coro", "_obj")
 
-    def __init__(self, coro: Awaitable[AsyncBase]) -> None:
-        self._coro = coro
-        self._obj: AsyncBase | None = None
-
     def __await__(self) -> Generator[Any, None, AsyncBase]:
         return self._coro.__await__()
 
-    async def __aenter__(self) -> AsyncBase:
-        self._obj = await self._coro
-        return self._obj
+    def __aenter__(self) -> Awaitable[AsyncBase]:
+        # The open itself: _open() leaves the file in _obj for __aexit__ (one coroutine
+        # less per ``async with`` than awaiting it in an ``async def __aenter__``).
+        return self._coro
 
-    async def __aexit__(self, *exc: object) -> None:
+    def __aexit__(self, *exc: object) -> Awaitable[None]:
         obj, self._obj = self._obj, None
-        if obj is not None:
-            await obj.close()
+        return obj.close() if obj is not None else _nothing()
 
     def close(self) -> None:
         """Discard the pending open if it was never awaited."""
@@ -90,7 +87,14 @@ def open(  # noqa: A001 - aiofiles' name
     opener: Callable[[str, int], int] | None = None,
 ) -> _OpenContext:
     """Open ``file`` like the builtin ``open()``; ``await`` it or ``async with`` it."""
-    return _OpenContext(_open(file, mode, buffering, encoding, errors, newline, closefd, opener))
+    ctx = _OpenContext()
+    ctx._obj = None
+    ctx._coro = _open(ctx, file, mode, buffering, encoding, errors, newline, closefd, opener)
+    return ctx
+
+
+async def _nothing() -> None:
+    pass
 
 
 def _close_file(f: Any) -> None:
@@ -100,16 +104,31 @@ def _close_file(f: Any) -> None:
         pass
 
 
-async def _open(file: Any, mode: str, buffering: int, encoding: str | None, errors: str | None,
-                newline: str | None, closefd: bool, opener: Any) -> AsyncBase:
-    _modes.validate(file, mode, buffering, encoding, errors, newline)
+def _open_in_pool(*args: Any) -> tuple[Any, bool]:
+    """The builtin ``open(*args)`` (in the pool) and whether it is a regular file."""
+    f = _io_open(*args)
+    try:
+        regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    except Exception:
+        regular = False
+    return f, regular
+
+
+def _close_opened(opened: tuple[Any, bool]) -> None:
+    _close_file(opened[0])
+
+
+async def _open(ctx: _OpenContext, file: Any, mode: str, buffering: int, encoding: str | None,
+                errors: str | None, newline: str | None, closefd: bool, opener: Any) -> AsyncBase:
+    flags = _modes.check(file, mode, buffering, encoding, errors, newline)
     be = for_loop()
     if be.name != "io_uring" or isinstance(file, int) or opener is not None or not closefd:
-        f = await _pool.run(_io_open, file, mode, buffering, encoding, errors, newline, closefd,
-                            opener, cleanup=_close_file)
-        return wrap(f, file, newline=newline)
+        obj = await _open_with_pool(file, mode, buffering, encoding, errors, newline, closefd,
+                                    opener)
+        ctx._obj = obj
+        return obj
     name = os.fspath(file)
-    fd = await be.openat(name, _modes.flags(mode))
+    fd = await be.openat(name, flags)
     try:
         st = os.fstat(fd)
     except BaseException:
@@ -119,11 +138,20 @@ async def _open(file: Any, mode: str, buffering: int, encoding: str | None, erro
     if stat.S_ISFIFO(st_mode):
         # io_uring opens FIFOs without waiting for the other end; the builtin waits.
         os.close(fd)
-        f = await _pool.run(_io_open, file, mode, buffering, encoding, errors, newline,
-                            closefd, opener, cleanup=_close_file)
-        return wrap(f, file, newline=newline)
+        obj = await _open_with_pool(file, mode, buffering, encoding, errors, newline, closefd,
+                                    opener)
+        ctx._obj = obj
+        return obj
+    regular = stat.S_ISREG(st_mode)
+    if regular and mode == "rb" and buffering != 1:
+        # The stdlib BufferedReader is made when a method first needs it (never, for a
+        # whole read() and close()).  (buffering=1 keeps the builtin's warning.)
+        if buffering < 0:
+            buffering = st.st_blksize if st.st_blksize > 1 else io.DEFAULT_BUFFER_SIZE
+        obj = ctx._obj = lazy_reader(name, be, fd, buffering, st.st_size)
+        return obj
     try:
-        if buffering < 0 and stat.S_ISREG(st_mode):
+        if buffering < 0 and regular:
             # What open() picks for a regular file (never a tty), minus its isatty() call.
             buffering = st.st_blksize if st.st_blksize > 1 else io.DEFAULT_BUFFER_SIZE
         f = _io_open(fd, mode, buffering, encoding, errors, newline, closefd=False)
@@ -136,7 +164,18 @@ async def _open(file: Any, mode: str, buffering: int, encoding: str | None, erro
     while type(raw) is not io.FileIO:
         raw = raw.buffer if hasattr(raw, "buffer") else raw.raw
     raw.name = name
-    return wrap(f, name, be, fd, newline, regular=stat.S_ISREG(st_mode))
+    # At open the position is 0 (appending: the end), so a first read() knows its size.
+    obj = ctx._obj = wrap(f, name, be, fd, newline, regular=regular,
+                          size=st.st_size if regular and "a" not in mode else -1)
+    return obj
+
+
+async def _open_with_pool(file: Any, mode: str, buffering: int, encoding: str | None,
+                          errors: str | None, newline: str | None, closefd: bool,
+                          opener: Any) -> AsyncBase:
+    f, regular = await _pool.run(_open_in_pool, file, mode, buffering, encoding, errors,
+                                 newline, closefd, opener, cleanup=_close_opened)
+    return wrap(f, file, newline=newline, regular=regular)
 
 
 async def read_bytes(path: Any) -> bytes:

@@ -6,8 +6,10 @@ decoding, newline translation, buffering and error messages are exactly the
 builtin ``open()``'s; every blocking call is one hop to the files pool.  On the
 io_uring backend the file's descriptor is opened and closed by the ring, and
 whole reads and binary writes on a regular file whose stdlib buffer is empty go
-through the ring too.  ``async for`` reads a chunk of lines per hop
-(``readlines(hint)``) and yields them from user space; lines fetched but not yet
+through the ring too.  ``async for`` on a regular file reads raw chunks (the ring,
+or a ``pread`` hop on the threads backend) and splits them on the loop thread
+(:mod:`vif.files._lines`); other files, codecs and newline modes fetch a chunk of
+lines per hop with the stdlib's ``readlines(hint)``.  Lines fetched but not yet
 consumed stay with the file, so every other method sees them first.
 """
 
@@ -20,9 +22,10 @@ import warnings
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from . import _pool
+from . import _lines, _pool
 
-LINES_HINT = 256 * 1024  # bytes of lines fetched per hop by ``async for``
+LINES_HINT = 256 * 1024  # bytes of lines fetched per hop by ``async for`` (stdlib split)
+LINES_CHUNK = 256 * 1024  # raw bytes read per fetch when the lines are split here
 _run = _pool.run
 
 _LineIter: Any = None  # the compiled ``async for`` iterator (vif.files._clines), if built
@@ -53,7 +56,8 @@ class AsyncBase:
         self._fd = fd
         self._dirty = False  # the stdlib object may hold a read-ahead or write buffer
         self._it: Any = None  # iterator over lines fetched by ``async for``, not yet consumed
-        binary = type(f) is not io.TextIOWrapper and not isinstance(f, io.TextIOBase)
+        binary = type(f) is not io.TextIOWrapper and (
+            type(f) is io.BufferedReader or not isinstance(f, io.TextIOBase))
         self._tail: Any = b"" if binary else ""
         self._binary = binary
         self._fast: Any = None  # the RingBackend for reads/writes (regular files only)
@@ -63,15 +67,36 @@ class AsyncBase:
 
     @property
     def name(self) -> Any:
-        return self._file.name
+        f = self.__dict__.get("_file")
+        return self._name if f is None else f.name
 
     @property
     def mode(self) -> str:
-        return self._file.mode
+        f = self.__dict__.get("_file")
+        return "rb" if f is None else f.mode
 
     @property
     def closed(self) -> bool:
-        return self._file.closed
+        f = self.__dict__.get("_file")
+        return self._fd < 0 if f is None else f.closed
+
+    # -- the stdlib object made on first use (see lazy_reader) ---------------------------
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr == "_file" and "_lazy" in self.__dict__:
+            return self._materialize()
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+
+    def _materialize(self) -> Any:
+        """The ``BufferedReader`` a lazy reader's methods need (made on the descriptor now:
+        its position is the file's, and it has nothing cached yet)."""
+        if self._fd < 0:
+            f: Any = _ClosedReader(self._name)
+        else:
+            f = open(self._fd, "rb", self._lazy, closefd=False)
+            f.raw.name = self._name
+        self._file = f
+        return f
 
     def fileno(self) -> int:
         return self._file.fileno()
@@ -84,7 +109,10 @@ class AsyncBase:
         return self._file.detach()
 
     def __repr__(self) -> str:
-        return f"<vif.files.{type(self).__name__} wrapping {self._file!r}>"
+        f = self.__dict__.get("_file")
+        if f is None:  # a lazy reader: say what the stdlib object would
+            f = f"<_io.BufferedReader name={self._name!r}>"
+        return f"<vif.files.{type(self).__name__} wrapping {f}>"
 
     # -- context manager and iteration --------------------------------------------------
 
@@ -106,9 +134,8 @@ class AsyncBase:
         return line
 
     async def _lines(self) -> AsyncIterator[Any]:
-        # One hop fetches ~LINES_HINT bytes of lines with the stdlib's readlines(), which
-        # splits and decodes as fast as sync iteration; they are then yielded from memory.
-        # (Splitting raw chunks here instead measured no faster, in text or binary mode.)
+        # Each _fetch_lines() gives a chunk of lines (split here from one raw read, or by
+        # the stdlib's readlines() in one hop); they are then yielded from memory.
         # The compiled twin, vif.files._clines.LineIter, does the same.
         it = self._it
         while True:
@@ -125,16 +152,53 @@ class AsyncBase:
             it = self._it = iter(lines)
 
     async def _fetch_lines(self) -> list[Any]:
-        """The next ~LINES_HINT bytes of lines (one hop), for ``async for``."""
+        """The next chunk of lines (one read or one hop), for ``async for``."""
         f = self._file
         if f.closed:
             raise _closed()
+        sp = self._splitter
+        if sp is None:  # first fetch: can the lines be split on this thread?
+            sp = self._splitter = (
+                self._regular and _lines.splitter_for(f, self._binary, _newline_of(f))) or False
+        if sp is not False and not self._dirty:
+            lines = await self._split_fetch(sp)
+            if lines is not None:
+                return lines
+            self._splitter = False
         self._dirty = True
         return await _run(f.readlines, LINES_HINT)
+
+    async def _split_fetch(self, sp: Any) -> list[Any] | None:
+        """Read a raw chunk at the position and split it; None: the stdlib must split it.
+
+        The stdlib object holds nothing buffered (not ``_dirty``), so the descriptor's
+        position is the file's; it is left right after the lines returned.
+        """
+        self._size0 = -1
+        buf = self._file if self._binary else self._file.buffer
+        pos = buf.tell()  # also refreshes a buffered object's cached raw position
+        ring = self._fast
+        if ring is not None and not ring.closed:
+            data = await ring.read(self._fd if self._fd >= 0 else buf.fileno(), LINES_CHUNK,
+                                   pos)
+        else:
+            data = await _run(os.pread, buf.fileno(), LINES_CHUNK, pos)
+        if not data:
+            return []
+        try:
+            lines, used = sp.split(data, len(data) < LINES_CHUNK)
+        except UnicodeError:
+            return None  # the stdlib raises it, after the lines it can give (as sync)
+        if lines is not None:
+            buf.seek(pos + used)
+        return lines
 
     # -- pending lines ----------------------------------------------------------------
 
     _last_partial = False
+    _regular = False  # a regular file: ``async for`` may read raw chunks (see _lines)
+    _size0 = -1  # bytes from the position to the end while the position is still the open's
+    _splitter: Any = None  # its _lines splitter, False: stdlib readlines; None: not yet known
 
     def _take(self) -> list[Any]:
         """Remove and return the pending pieces (the last may be a partial line)."""
@@ -193,11 +257,19 @@ class AsyncBase:
     # -- reading --------------------------------------------------------------------------
 
     async def read(self, size: int | None = -1) -> Any:
+        if size is None:
+            size = -1
+        if "_file" not in self.__dict__:  # a lazy reader: the ring, no stdlib object
+            if self._fd < 0:
+                raise _closed()
+            ring = self._fast
+            if size < 0 and self._it is None and not ring.closed:
+                data = await ring.readall(self._fd, self._name, self._size0)
+                self._size0 = -1
+                return data
         f = self._file
         if f.closed:
             raise _closed()
-        if size is None:
-            size = -1
         if self._it is not None:
             if size < 0:
                 head = (b"" if self._binary else "").join(self._take())
@@ -209,7 +281,7 @@ class AsyncBase:
         ring = self._fast
         if ring is not None and not self._dirty and self._can_read and not ring.closed:
             if size < 0:
-                data = await ring.readall(self._fd, self._name)
+                data = await ring.readall(self._fd, self._name, self._size0)
                 self._after_ring(decoded=not self._binary)
                 return data if self._binary else self._decode_all(data)
             if self._binary and size > 0:
@@ -287,6 +359,7 @@ class AsyncBase:
 
     def _after_ring(self, decoded: bool = False) -> None:
         """Resynchronise the stdlib object with the descriptor after a ring read/write."""
+        self._size0 = -1
         f = self._file
         if decoded:
             self._dirty = True  # a text file read through the ring: no more fast paths
@@ -352,6 +425,7 @@ class AsyncBase:
         f = self._file
         if f.closed:
             raise _closed()
+        self._size0 = -1
         if self._it is not None:
             if self._binary:
                 if whence == os.SEEK_CUR:
@@ -397,6 +471,17 @@ class AsyncBase:
     # -- closing ------------------------------------------------------------------------
 
     async def close(self) -> None:
+        if "_file" not in self.__dict__:  # a lazy reader never materialized: read-only
+            fd = self._fd
+            if fd >= 0:
+                self._fd = -1
+                self._it = None
+                ring = self._ring
+                if ring.closed:
+                    os.close(fd)
+                else:
+                    ring.close_soon(fd)
+            return
         f = self._file
         if f.closed:
             return
@@ -415,8 +500,10 @@ class AsyncBase:
             finally:
                 if ring.closed:
                     os.close(fd)
+                elif self._can_write:
+                    await ring.close_fd(fd)  # its errors (e.g. NFS write-back) surface
                 else:
-                    await ring.close_fd(fd)
+                    ring.close_soon(fd)  # read-only: submitted with this iteration's batch
 
     def __del__(self) -> None:
         fd = getattr(self, "_fd", -1)
@@ -424,7 +511,9 @@ class AsyncBase:
             self._fd = -1
             warnings.warn(f"unclosed file {self!r}", ResourceWarning, stacklevel=2)
             try:
-                self._file.close()
+                f = self.__dict__.get("_file")
+                if f is not None:
+                    f.close()
             except Exception:
                 pass
             try:
@@ -494,8 +583,22 @@ class AsyncTextIOWrapper(AsyncBase):
 
     @property
     def newlines(self) -> Any:
-        seen = self._file.newlines
-        return self._seen_newlines if seen is None else seen
+        sp = self._splitter
+        return _merge_newlines(self._file.newlines, self._seen_newlines,
+                               sp.nl.newlines if sp and sp.nl is not None else None)
+
+
+_NEWLINE_ORDER = ("\r", "\n", "\r\n")  # the order IncrementalNewlineDecoder reports them in
+
+
+def _merge_newlines(*seen: Any) -> Any:
+    """The union of ``newlines`` values (None, a str or a tuple), as the stdlib spells it."""
+    kinds: set[str] = set()
+    for s in seen:
+        if s is not None:
+            kinds.update((s,) if isinstance(s, str) else s)
+    out = tuple(k for k in _NEWLINE_ORDER if k in kinds)
+    return None if not out else out[0] if len(out) == 1 else out
 
 
 def _newline_of(f: Any) -> str | None:
@@ -518,12 +621,44 @@ def decode_text(data: bytes, encoding: str, errors: str | None, newline: str | N
     return text
 
 
+class _ClosedReader:
+    """What a lazy reader closed before any use stands on: ``closed``, a name, a mode."""
+
+    closed = True
+    mode = "rb"
+
+    def __init__(self, name: Any) -> None:
+        self.name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        raise _closed()
+
+
+def lazy_reader(name: Any, ring: Any, fd: int, buffering: int, size: int) -> AsyncBase:
+    """The async object of a regular file opened ``"rb"`` by the ring, without its stdlib
+    ``BufferedReader``: made on first use (``_materialize``), which a whole ``read()``
+    and ``close()`` never need."""
+    obj = AsyncBufferedIOBase.__new__(AsyncBufferedIOBase)
+    obj._lazy = buffering
+    obj._name = name
+    obj._ring = obj._fast = ring
+    obj._fd = fd
+    obj._dirty = False
+    obj._it = None
+    obj._tail = b""
+    obj._binary = obj._regular = obj._can_read = True
+    obj._can_write = False
+    obj._size0 = size
+    return obj
+
+
 def wrap(f: Any, name: Any = None, ring: Any = None, fd: int = -1,
          newline: str | None = None, text: bool | None = None, inner: Any = None,
-         regular: bool = False) -> AsyncBase:
+         regular: bool = False, size: int = -1) -> AsyncBase:
     """The async object for stdlib file ``f`` (ring/fd: the ring owns ``fd``).
 
     ``inner``: the real file when ``f`` is a wrapper (``NamedTemporaryFile``).
+    ``size``: the bytes from ``fd``'s position to the end, if known (just opened).
     """
     kind = inner if inner is not None else f
     if type(kind) is io.BufferedReader and not text:  # the common case, no ABC checks
@@ -542,7 +677,10 @@ def wrap(f: Any, name: Any = None, ring: Any = None, fd: int = -1,
         obj = cls(f, name, ring, fd)
         obj._fast = ring if regular else None  # no ring reads/writes on ttys, devices
         obj._can_read, obj._can_write = f.readable(), f.writable()
+        obj._regular = regular
+        obj._size0 = size
         return obj
     obj = cls(f, name)
     obj._binary = cls is not AsyncTextIOWrapper
+    obj._regular = regular
     return obj

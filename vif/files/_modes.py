@@ -43,6 +43,26 @@ def validate(file: Any, mode: str, buffering: int, encoding: str | None, errors:
         raise ValueError("can't have unbuffered text I/O")
 
 
+_checked: dict[tuple, int] = {}  # (mode, buffering, encoding, errors, newline) -> flags
+
+
+def check(file: Any, mode: str, buffering: int, encoding: str | None, errors: str | None,
+          newline: str | None) -> int:
+    """:func:`validate`, then the ``os.open`` flags; argument sets seen before skip the checks."""
+    try:
+        key = (mode, buffering, encoding, errors, newline)
+        fl = _checked.get(key)
+    except TypeError:  # unhashable: validate() says what is wrong
+        key, fl = None, None
+    if fl is not None and type(mode) is str and isinstance(file, (str, bytes)):
+        return fl
+    validate(file, mode, buffering, encoding, errors, newline)
+    fl = flags(mode)
+    if key is not None and type(mode) is str and len(_checked) < 256:
+        _checked[key] = fl
+    return fl
+
+
 def flags(mode: str) -> int:
     """``os.open`` flags for a validated mode string (O_CLOEXEC added by the caller)."""
     plus = "+" in mode

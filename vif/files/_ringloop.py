@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import errno as _errno
 import os
+import sys
 from collections.abc import Awaitable
 from typing import Any
 
@@ -39,8 +40,12 @@ _BIG = 256 * 1024  # reads at least this large go straight into a fresh bytes ob
 _MAX_RW = 0x7FFFF000  # Linux caps one read/write at this many bytes
 
 
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
 def _cstr(path: Any) -> bytes:
-    p = os.fsencode(path)
+    # os.fsencode(), without its Python-level call for the usual str path.
+    p = path.encode(_FS_ENCODING, _FS_ERRORS) if type(path) is str else os.fsencode(path)
     if b"\0" in p:
         raise ValueError("embedded null byte")
     return p + b"\0"
@@ -123,15 +128,28 @@ class _Read(_Op):
 
 
 class _ReadAll(_Op):
-    """Read to EOF from the file position: an exact-size read linked to a small EOF probe."""
+    """Read to EOF from the file position: an exact-size read linked to a small EOF probe.
+
+    A regular file known to hold less than a chunk is read in one SQE instead: a
+    whole pooled chunk, whose short result is the end of the file (as in
+    :class:`_ReadFile`); a full chunk goes on the exact-size way.
+    """
 
     __slots__ = ("fd", "parts", "main", "main_n", "probe", "got", "name")
 
-    def start(self, size: int) -> None:
+    def start(self, size: int, small: bool = False) -> None:
         self.parts: list[bytes] = []
         self.got = 0
         self.probe: Any = None
-        self._issue(size)
+        if small:
+            be = self.be
+            self.probe = buf = be.take_buffer()
+            be.handlers[self.id] = self
+            be.reserve(1)
+            be.ring.prep(_uring.OP_READ, self.id << 2 | 2, self.fd, buf[1], CHUNK, U64_MAX)
+            self.keep = [buf]
+        else:
+            self._issue(size)
 
     def _issue(self, size: int) -> None:
         be = self.be
@@ -158,6 +176,15 @@ class _ReadAll(_Op):
         super().finish(result, exc)
 
     def on_cqe(self, tag: int, res: int) -> None:
+        if tag == 2:  # the single chunk read of a small file
+            if res < 0:
+                self.finish(exc=_oserror(res))
+            elif res < CHUNK:
+                self.finish(self.probe[0][:res].tobytes())
+            else:
+                self.parts.append(self.probe[0].tobytes())
+                self._issue(4 * CHUNK)
+            return
         if tag == 0:
             if res < 0:
                 self.exc = _oserror(res)
@@ -436,6 +463,11 @@ class RingBackend:
         if self.closed:
             return
         self.closed = True
+        if self.ring.pending:  # e.g. closes staged by close_soon(): they must still run
+            try:
+                self.ring.submit()
+            except OSError:
+                pass
         if not self.loop.is_closed():
             try:
                 self.loop.remove_reader(self.efd)
@@ -466,13 +498,32 @@ class RingBackend:
         self.ring.prep(opcode, op.id << 2, fd, addr, length, off, op_flags)
         return await self._run(op)
 
-    def openat(self, path: Any, flags: int, mode: int = 0o666) -> Awaitable[int]:
+    async def openat(self, path: Any, flags: int, mode: int = 0o666) -> int:
+        """``os.open(path, flags | O_CLOEXEC, mode)`` (single() inlined: hot)."""
         p = _cstr(path)
-        return self.single(_uring.OP_OPENAT, (path,), _close_fd, [p], AT_FDCWD, _addr(p), mode,
-                           0, flags | _O_CLOEXEC)
+        if len(self.handlers) >= self._max_ops:
+            await self._wait_room()
+        op = _Single(self, (path,), _close_fd)
+        op.keep = [p]
+        self.reserve(1)
+        self.handlers[op.id] = op
+        self.ring.prep(_uring.OP_OPENAT, op.id << 2, AT_FDCWD, _addr(p), mode, 0,
+                       flags | _O_CLOEXEC)
+        return await self._run(op)
 
     def close_fd(self, fd: int) -> Awaitable[int]:
         return self.single(_uring.OP_CLOSE, (), None, None, fd)
+
+    def close_soon(self, fd: int) -> None:
+        """Close ``fd`` with this loop iteration's batch; nothing is reported back.
+
+        For read-only files, whose ``close(2)`` has nothing to report: the caller
+        does not wait a loop iteration for it.  The SQE carries user_data 0 (no
+        handler) and, where the kernel has it, posts no completion when it succeeds.
+        """
+        self.reserve(1)
+        self.ring.prep(_uring.OP_CLOSE, 0, fd, flags=self.skip)
+        self.kick()
 
     async def read(self, fd: int, n: int, offset: int = -1) -> bytes:
         if n <= 0:
@@ -492,19 +543,25 @@ class RingBackend:
         self.prep(op, 0, _uring.OP_READ, fd=fd, addr=addr, length=n, off=offset & U64_MAX)
         return await self._run(op)
 
-    async def readall(self, fd: int, name: Any = None) -> bytes:
-        """Read from the file position to EOF (like ``FileIO.readall``)."""
-        try:
-            st = os.fstat(fd)
-            pos = os.lseek(fd, 0, os.SEEK_CUR)
-            size = st.st_size - pos if st.st_size > pos else 0
-        except OSError:
-            size = 0
+    async def readall(self, fd: int, name: Any = None, size: int = -1) -> bytes:
+        """Read from the file position to EOF (like ``FileIO.readall``).
+
+        ``size``: the bytes expected (the caller knows size and position of this
+        regular file), else -1.
+        """
+        known = size >= 0
+        if not known:
+            try:
+                st = os.fstat(fd)
+                pos = os.lseek(fd, 0, os.SEEK_CUR)
+                size = st.st_size - pos if st.st_size > pos else 0
+            except OSError:
+                size = 0
         if len(self.handlers) >= self._max_ops:
             await self._wait_room()
         op = _ReadAll(self)
         op.fd, op.name = fd, name
-        op.start(size)
+        op.start(size, 0 < size < CHUNK and known)
         return await self._run(op)
 
     async def write(self, fd: int, data: bytes, offset: int = -1) -> int:

@@ -324,13 +324,20 @@ def _bytes_offset() -> int:
 BYTES_OFFSET = _bytes_offset()
 
 
-def new_bytes(n: int) -> tuple[bytes, int]:
-    """A fresh ``bytes`` of ``n`` zero bytes and the address of its data, for the kernel to fill.
+_uninit_bytes = ctypes.pythonapi.PyBytes_FromStringAndSize
+_uninit_bytes.restype = ctypes.py_object
+_uninit_bytes.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t)
 
-    This is what CPython's own ``read()`` does (allocate, then read into the object)
-    and saves a copy of large reads; only for fresh objects nobody else has seen.
+
+def new_bytes(n: int) -> tuple[bytes, int]:
+    """A fresh ``bytes`` of ``n`` bytes and the address of its data, for the kernel to fill.
+
+    This is what CPython's own ``read()`` does (allocate uninitialised, then read into
+    the object) and saves a copy of large reads; only for fresh objects nobody else has
+    seen.  Callers hand out the object only when the kernel filled all of it, else a
+    copy of the part it filled.
     """
     if BYTES_OFFSET < 0 or n < 2:
         raise ValueError("in-place bytes not available")
-    b = bytes(n)
+    b = _uninit_bytes(None, n)
     return b, id(b) + BYTES_OFFSET

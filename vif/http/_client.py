@@ -46,6 +46,7 @@ from ._tracing import (
     TraceRequestStartParams,
     send_all,
 )
+from ._url import _CACHE as _URL_CACHE
 from ._url import URL
 
 _SENTINEL: Any = object()
@@ -111,6 +112,10 @@ class ClientSession:
         self._cookie_jar = cookie_jar if cookie_jar is not None else CookieJar()
         if cookies:
             self._cookie_jar.update_cookies(cookies)
+        # The default jar's cookie store (a dict it never replaces): testing it for
+        # emptiness spares a CookieJar.__bool__ call per request.
+        jar = self._cookie_jar
+        self._jar_cookies: dict | None = jar._cookies if type(jar) is CookieJar else None
         self._default_headers = CIMultiDict(headers) if headers else CIMultiDict()
         self._skip_auto_headers = frozenset(h.lower() for h in (skip_auto_headers or ()))
         self._auth = auth
@@ -318,7 +323,14 @@ class ClientSession:
         if self._closed:
             raise RuntimeError("Session is closed")
         method = method.upper()
-        url = self._make_url(str_or_url)
+        # A URL string seen before is one dict lookup (URL() caches by string).
+        url = (
+            _URL_CACHE.get(str_or_url)
+            if self._base_url is None and type(str_or_url) is str
+            else None
+        )
+        if url is None:
+            url = self._make_url(str_or_url)
         if url.scheme not in _HTTP_SCHEMES:
             raise NonHttpUrlClientError(url)
         if not url.host:
@@ -341,7 +353,10 @@ class ClientSession:
         loop = self._connector._loop or asyncio.get_running_loop()
         deadline = loop.time() + t.total if t.total is not None else None
 
-        body, content_type, stream = prepare_body(data, json, self._json_serialize)
+        if data is None and json is None:
+            body = content_type = stream = None
+        else:
+            body, content_type, stream = prepare_body(data, json, self._json_serialize)
         content_encoding = None
         if compress and (body is not None or stream is not None):
             body, stream, content_encoding = compress_body(body, stream, compress)
@@ -382,7 +397,7 @@ class ClientSession:
         raise_status = self._raise_for_status if raise_for_status is None else raise_for_status
         history: list[ClientResponse] = []
         connector = self._connector
-        first_host = (url.scheme, url.host, url.port)
+        first_url = url
         user_headers = headers
 
         while True:
@@ -401,7 +416,7 @@ class ClientSession:
                 and skip is self._skip_auto_headers
                 and self._fast_headers
                 and not extra_cookies
-                and not self._cookie_jar
+                and not (self._jar_cookies if self._jar_cookies is not None else self._cookie_jar)
                 and method not in _NEEDS_LENGTH
             ):
                 # The common case: only the session's headers, serialized once.
@@ -565,7 +580,11 @@ class ClientSession:
                     raise NonHttpUrlRedirectClientError(new_url)
                 if not new_url.host:
                     raise InvalidUrlRedirectClientError(new_url, "no host")
-                if (new_url.scheme, new_url.host, new_url.port) != first_host:
+                if (new_url.scheme, new_url.host, new_url.port) != (
+                    first_url.scheme,
+                    first_url.host,
+                    first_url.port,
+                ):
                     # The host changed: credentials stay behind.
                     auth = None
                     if user_headers:
@@ -612,6 +631,12 @@ class ClientSession:
         loop: asyncio.AbstractEventLoop,
         stream_length: int | None = None,
     ) -> ClientResponse:
+        # A small body goes out with the head in one write; a large one after it.
+        if body is not None and len(body) < 16384:
+            head_bytes += body
+            body = None
+        sock_read = t.sock_read
+        body_pending = stream is not None
         retried = False
         while True:
             # Fast path: a live idle connection and a free slot, no await needed.
@@ -620,37 +645,11 @@ class ClientSession:
                 proto = await self._acquire(connector, key, t, deadline, traces, loop)
             reused = proto.reuse_count > 0
             try:
+                fut = proto.send_request(
+                    method, head_bytes, sock_read, deadline, decompress, limit, body_pending
+                )
                 if body is not None:
-                    data = head_bytes + body if len(body) < 16384 else None
-                    if data is not None:
-                        fut = proto.send_request(
-                            method,
-                            data,
-                            sock_read=t.sock_read,
-                            deadline=deadline,
-                            auto_decompress=decompress,
-                            limit=limit,
-                        )
-                    else:
-                        fut = proto.send_request(
-                            method,
-                            head_bytes,
-                            sock_read=t.sock_read,
-                            deadline=deadline,
-                            auto_decompress=decompress,
-                            limit=limit,
-                        )
-                        proto.write(body)
-                else:
-                    fut = proto.send_request(
-                        method,
-                        head_bytes,
-                        sock_read=t.sock_read,
-                        deadline=deadline,
-                        auto_decompress=decompress,
-                        limit=limit,
-                        body_pending=stream is not None,
-                    )
+                    proto.write(body)
                 if stream is not None:
                     proto.writer = loop.create_task(_write_stream(proto, stream, stream_length))
                 if fut.done():
@@ -679,7 +678,7 @@ class ClientSession:
                 connector.release(proto, reuse=False)
                 raise
             resp = ClientResponse(method, url, head, content, proto, connector, hdrs)
-            if content.is_eof() and proto.response_done and not content._buffer:
+            if content._eof and proto.response_done and not content._buffer:
                 # No body (HEAD, 204, 304, Content-Length: 0): the connection is free now.
                 resp._body = b""
                 resp._release_connection()

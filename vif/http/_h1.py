@@ -118,9 +118,18 @@ class ResponseHead:
         return lst
 
 
-# Lengths of the header names the parser looks at (Transfer-Encoding, Content-Length,
-# Content-Encoding, Set-Cookie, Content-Type): others skip the lower() and compares.
-_SPECIAL_LENGTHS = frozenset((17, 14, 16, 10, 12))
+# The header names the parser looks at, by their lower-case spelling; the usual
+# spellings are found as they are, others are lowered once their length matches.
+_TE, _CL, _CE, _SC, _CT = range(5)
+_SPECIAL = {
+    b"transfer-encoding": _TE,
+    b"content-length": _CL,
+    b"content-encoding": _CE,
+    b"set-cookie": _SC,
+    b"content-type": _CT,
+}
+_SPECIAL_LENGTHS = frozenset(len(name) for name in _SPECIAL)
+_SPECIAL.update({name.title(): kind for name, kind in _SPECIAL.items()})
 
 
 class ResponseParser:
@@ -156,6 +165,7 @@ class ResponseParser:
         "_encoding",
         "_cookie",
         "_ctype",
+        "_v11",
     )
 
     def __init__(
@@ -176,6 +186,9 @@ class ResponseParser:
         self._reset()
         self._done = True
         self._error: BaseException | None = None
+        # The head being parsed began a chunk with "HTTP/1.1 ": its version is known
+        # without get_http_version() (which formats a string). False: ask the parser.
+        self._v11 = False
 
     def _reset(self) -> None:
         self._raw: list = []
@@ -198,7 +211,11 @@ class ResponseParser:
             self._parser = httptools.HttpResponseParser(self)
             self._fresh_parser = False
         self._method = method
-        self._reset()
+        # What started / head_received / feed / feed_eof read before the first byte;
+        # on_message_begin, which llhttp calls before every head, resets the rest.
+        self._head = None
+        self._in_head = False
+        self._head_bytes = 0
         self._done = False
         self._error = None
 
@@ -221,6 +238,8 @@ class ResponseParser:
         in_head = self._head is None
         if in_head:
             self._head_bytes += len(data)
+            if not self._in_head:  # no head begun: one begins with this chunk
+                self._v11 = data.startswith(b"HTTP/1.1 ")
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -312,32 +331,39 @@ class ResponseParser:
             self._error = HeadersTooLarge(None, status=400, message="Too many headers")
             raise self._error
         raw.append((name, value))
-        if n in _SPECIAL_LENGTHS:
-            ln = name.lower()
-            if ln == b"transfer-encoding":
-                if b"chunked" in value.lower():
-                    self._chunked = True
-            elif ln == b"content-length":
-                try:
-                    self._clen = int(value)
-                except ValueError:
-                    self._error = InvalidResponseError(
-                        None, status=400, message="Bad Content-Length"
-                    )
-                    raise self._error from None
-            elif ln == b"content-encoding":
-                self._encoding = value.decode("latin-1")
-            elif ln == b"set-cookie":
-                self._cookie = True
-            elif ln == b"content-type" and self._ctype is None:
+        kind = _SPECIAL.get(name)
+        if kind is None:
+            if n not in _SPECIAL_LENGTHS:
+                return
+            kind = _SPECIAL.get(name.lower())
+            if kind is None:
+                return
+        if kind == _CL:
+            try:
+                self._clen = int(value)
+            except ValueError:
+                self._error = InvalidResponseError(None, status=400, message="Bad Content-Length")
+                raise self._error from None
+        elif kind == _CT:
+            if self._ctype is None:
                 self._ctype = value.decode("latin-1")
+        elif kind == _TE:
+            if b"chunked" in value.lower():
+                self._chunked = True
+        elif kind == _CE:
+            self._encoding = value.decode("latin-1")
+        else:
+            self._cookie = True
 
     def on_headers_complete(self) -> None:
         parser = self._parser
         status = parser.get_status_code()
         if status < 200 and status != 101:
             return  # 1xx: llhttp completes it without a body; wait for the real answer
-        version = HttpVersion11 if parser.get_http_version() == "1.1" else HttpVersion10
+        if self._v11 or parser.get_http_version() == "1.1":
+            version = HttpVersion11
+        else:
+            version = HttpVersion10
         method = self._method
         has_body = not (
             method == "HEAD"
@@ -376,8 +402,9 @@ class ResponseParser:
 
     def on_message_complete(self) -> None:
         if self._head is None:
-            # The end of a 1xx response.
+            # The end of a 1xx response; the next head may begin anywhere in the chunk.
             self._reset()
+            self._v11 = False
             return
         if self._done:
             return

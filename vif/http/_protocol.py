@@ -180,7 +180,6 @@ class HttpProtocol(asyncio.Protocol):
         self,
         method: str,
         data: bytes,
-        *,
         sock_read: float | None = None,
         deadline: float | None = None,
         auto_decompress: bool = True,

@@ -35,10 +35,32 @@ class _Noop:
 
 _NOOP = _Noop()
 
+# The bytes bytes.strip() removes: a body starting with none of them is not blank.
+_SPACE_BYTES = frozenset(b" \t\n\r\x0b\x0c")
 
-# json.loads(text) with no options is this decoder's decode(text) behind a BOM check.
+
+# json.loads(text) with no options is this decoder's decode(text) behind a BOM check;
+# decode() is the C scanner between two whitespace regex matches. A body that starts
+# with its value and ends with it (the usual case) goes to the scanner alone;
+# anything else, and every error, goes through decode() for the same result.
 _JSON_LOADS = _json.loads
-_JSON_DECODE = _json.JSONDecoder().decode
+_JSON_DECODER = _json.JSONDecoder()
+_JSON_DECODE = _JSON_DECODER.decode
+_JSON_SCAN = _JSON_DECODER.scan_once
+_JSON_SPACE = " \t\n\r"
+
+
+def _json_decode(text: str) -> Any:
+    """``json.loads(text)`` for a str without a BOM."""
+    if text[0] not in _JSON_SPACE:
+        try:
+            obj, end = _JSON_SCAN(text, 0)
+        except StopIteration:
+            pass
+        else:
+            if end == len(text):
+                return obj
+    return _JSON_DECODE(text)
 
 _CT_CACHE: dict[str, tuple[str, dict[str, str]]] = {}
 _CT_CACHE_MAX = 256
@@ -205,7 +227,16 @@ class ClientResponse:
         if body is None:
             content = self.content
             if content._eof and content._exception is None:
-                body = self._body = content._take(-1) if content._buffer else b""
+                buf = content._buffer
+                if buf:  # content._take(-1), inlined
+                    body = buf.popleft() if len(buf) == 1 else b"".join(buf)
+                    buf.clear()
+                    content._size = 0
+                    if content._paused:
+                        content._consumed()
+                else:
+                    body = b""
+                self._body = body
                 self._release_connection()
         return body
 
@@ -253,11 +284,11 @@ class ClientResponse:
                     message=f"Attempt to decode JSON with unexpected mimetype: {ctype}",
                     headers=self.headers,
                 )
-        if not body.strip():
+        if not body or (body[0] in _SPACE_BYTES and not body.strip()):
             return None
         text = body.decode(encoding or params.get("charset") or "utf-8")
         if loads is _JSON_LOADS and not text.startswith("\ufeff"):
-            return _JSON_DECODE(text)
+            return _json_decode(text)
         return loads(text)
 
     def raise_for_status(self) -> None:

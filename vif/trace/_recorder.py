@@ -196,6 +196,7 @@ class PyStepLog:
                         rec.links = {}
                     rec.links[len(waits) // 2 - 1] = linked
         if end - start >= self.slow:
+            rec.name = task.get_name()  # the name it has now, for the slow step's text
             self._slow(handle, rec, start, end)
 
 
