@@ -475,3 +475,25 @@ def test_rb_whole_read_then_other_methods(arun, tmp_path):
                     await f.readline(), await f.read(4), await f.tell())
 
     assert arun(async_side) == sync_side()
+
+
+@pytest.mark.parametrize("change", ["grow", "shrink"])
+@pytest.mark.parametrize("mode", ["rb", "r"])
+def test_whole_read_after_the_file_changed_size_since_open(arun, tmp_path, mode, change):
+    """read() sizes its reads from what open() saw; a file appended to or truncated
+    since then is still read to its current end (not an endless re-read at EOF)."""
+    p = tmp_path / "changing"
+    p.write_bytes(b"x" * (10 if change == "grow" else 200_000))
+
+    async def main():
+        async with vif.open(p, mode) as f:
+            if change == "grow":
+                with open(p, "ab") as g:
+                    g.write(b"y" * 1_000_000)
+            else:
+                os.truncate(p, 10)
+            return await f.read()
+
+    got = arun(main, timeout=20)
+    data = p.read_bytes()
+    assert got == (data if mode == "rb" else data.decode())
