@@ -497,3 +497,29 @@ def test_whole_read_after_the_file_changed_size_since_open(arun, tmp_path, mode,
     got = arun(main, timeout=20)
     data = p.read_bytes()
     assert got == (data if mode == "rb" else data.decode())
+
+
+def test_argument_checks_are_not_skipped_for_equal_but_invalid_values(arun, tmp_path):
+    """A float buffering equal to a valid int one seen before is still refused."""
+    p = tmp_path / "b"
+    p.write_bytes(b"data")
+
+    async def main():
+        out = []
+        for buffering in (-1, -1.0, 4096, 4096.0):
+            out.append(await async_outcome(vif.open(str(p), "rb", buffering=buffering)))
+            if out[-1][0] == "ok":
+                await out[-1][1].close()
+                out[-1] = ("ok", None)
+        return out
+
+    want = []
+    for buffering in (-1, -1.0, 4096, 4096.0):
+        r = sync_outcome(open, p, "rb", buffering=buffering)
+        if r[0] == "ok":
+            r[1].close()
+            r = ("ok", None)
+        want.append(r)
+    assert [r[0] for r in want] == ["ok", "error", "ok", "error"]
+    got = arun(main)
+    assert [(r[0], r[1] and r[1][0]) for r in got] == [(r[0], r[1] and r[1][0]) for r in want]
