@@ -523,3 +523,25 @@ def test_argument_checks_are_not_skipped_for_equal_but_invalid_values(arun, tmp_
     assert [r[0] for r in want] == ["ok", "error", "ok", "error"]
     got = arun(main)
     assert [(r[0], r[1] and r[1][0]) for r in got] == [(r[0], r[1] and r[1][0]) for r in want]
+
+
+@pytest.mark.parametrize("mode", ["rb", "r"])
+def test_descriptor_is_released_when_close_returns(arun, tmp_path, mode):
+    """As the builtin's close(): once ``await f.close()`` returns, the descriptor is
+    gone (a late close would drop POSIX locks taken since on the same file)."""
+    p = tmp_path / "c"
+    p.write_bytes(b"abc\n")
+
+    async def main():
+        f = await vif.open(p, mode)
+        fd = f.fileno()
+        await f.read()
+        await f.close()
+        try:
+            os.fstat(fd)
+        except OSError as exc:
+            return exc.errno
+        return None
+
+    import errno
+    assert arun(main) == errno.EBADF

@@ -521,15 +521,21 @@ class RingBackend:
         return self.single(_uring.OP_CLOSE, (), None, None, fd)
 
     def close_soon(self, fd: int) -> None:
-        """Close ``fd`` with this loop iteration's batch; nothing is reported back.
+        """Close ``fd`` now, through the ring; nothing is reported back.
 
         For read-only files, whose ``close(2)`` has nothing to report: the caller
-        does not wait a loop iteration for it.  The SQE carries user_data 0 (no
-        handler) and, where the kernel has it, posts no completion when it succeeds.
+        does not wait a loop iteration for it.  The SQE is submitted at once (with
+        whatever else is staged), so the descriptor is gone when the caller returns,
+        as after the builtin's close() (a close left for the iteration's batch would
+        drop POSIX locks taken on the same file in between).  It carries user_data 0
+        (no handler) and, where the kernel has it, posts no completion when it succeeds.
         """
         self.reserve(1)
         self.ring.prep(_uring.OP_CLOSE, 0, fd, flags=self.skip)
-        self.kick()
+        try:
+            self.ring.submit()
+        except OSError:
+            self.kick()  # e.g. EINTR: submitted with the iteration's batch instead
 
     async def read(self, fd: int, n: int, offset: int = -1) -> bytes:
         if n <= 0:
