@@ -189,3 +189,11 @@ def test_line_iter_has_am_send():
     if os.environ.get("VIF_NO_EXTENSIONS"):
         pytest.skip("pure-Python run")
     assert _clines.has_am_send()
+
+
+def test_ascii_lines_refuses_none():
+    if _lines._ascii_lines is None:
+        pytest.skip("vif.files._clines is not compiled (or VIF_NO_EXTENSIONS=1)")
+    with pytest.raises(TypeError):
+        _lines._ascii_lines(None, 0)
+    assert _lines._ascii_lines(b"a\nb", 3) == ["a\n", "b"]

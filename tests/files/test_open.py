@@ -475,3 +475,73 @@ def test_rb_whole_read_then_other_methods(arun, tmp_path):
                     await f.readline(), await f.read(4), await f.tell())
 
     assert arun(async_side) == sync_side()
+
+
+@pytest.mark.parametrize("change", ["grow", "shrink"])
+@pytest.mark.parametrize("mode", ["rb", "r"])
+def test_whole_read_after_the_file_changed_size_since_open(arun, tmp_path, mode, change):
+    """read() sizes its reads from what open() saw; a file appended to or truncated
+    since then is still read to its current end (not an endless re-read at EOF)."""
+    p = tmp_path / "changing"
+    p.write_bytes(b"x" * (10 if change == "grow" else 200_000))
+
+    async def main():
+        async with vif.open(p, mode) as f:
+            if change == "grow":
+                with open(p, "ab") as g:
+                    g.write(b"y" * 1_000_000)
+            else:
+                os.truncate(p, 10)
+            return await f.read()
+
+    got = arun(main, timeout=20)
+    data = p.read_bytes()
+    assert got == (data if mode == "rb" else data.decode())
+
+
+def test_argument_checks_are_not_skipped_for_equal_but_invalid_values(arun, tmp_path):
+    """A float buffering equal to a valid int one seen before is still refused."""
+    p = tmp_path / "b"
+    p.write_bytes(b"data")
+
+    async def main():
+        out = []
+        for buffering in (-1, -1.0, 4096, 4096.0):
+            out.append(await async_outcome(vif.open(str(p), "rb", buffering=buffering)))
+            if out[-1][0] == "ok":
+                await out[-1][1].close()
+                out[-1] = ("ok", None)
+        return out
+
+    want = []
+    for buffering in (-1, -1.0, 4096, 4096.0):
+        r = sync_outcome(open, p, "rb", buffering=buffering)
+        if r[0] == "ok":
+            r[1].close()
+            r = ("ok", None)
+        want.append(r)
+    assert [r[0] for r in want] == ["ok", "error", "ok", "error"]
+    got = arun(main)
+    assert [(r[0], r[1] and r[1][0]) for r in got] == [(r[0], r[1] and r[1][0]) for r in want]
+
+
+@pytest.mark.parametrize("mode", ["rb", "r"])
+def test_descriptor_is_released_when_close_returns(arun, tmp_path, mode):
+    """As the builtin's close(): once ``await f.close()`` returns, the descriptor is
+    gone (a late close would drop POSIX locks taken since on the same file)."""
+    p = tmp_path / "c"
+    p.write_bytes(b"abc\n")
+
+    async def main():
+        f = await vif.open(p, mode)
+        fd = f.fileno()
+        await f.read()
+        await f.close()
+        try:
+            os.fstat(fd)
+        except OSError as exc:
+            return exc.errno
+        return None
+
+    import errno
+    assert arun(main) == errno.EBADF

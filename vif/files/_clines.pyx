@@ -196,7 +196,7 @@ def has_am_send() -> bool:
     return bool(vif_lines_has_send(<PyTypeObject *>LineIter))
 
 
-def ascii_lines(bytes data, Py_ssize_t end):
+def ascii_lines(bytes data not None, Py_ssize_t end):
     """``data[:end]`` (ASCII only: the caller checked) as str lines split at ``b"\\n"`` only.
 
     The compiled twin of ``data[:end].decode().splitlines(True)`` for text holding no

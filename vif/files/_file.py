@@ -503,7 +503,7 @@ class AsyncBase:
                 elif self._can_write:
                     await ring.close_fd(fd)  # its errors (e.g. NFS write-back) surface
                 else:
-                    ring.close_soon(fd)  # read-only: submitted with this iteration's batch
+                    ring.close_soon(fd)  # read-only: submitted now, no completion awaited
 
     def __del__(self) -> None:
         fd = getattr(self, "_fd", -1)

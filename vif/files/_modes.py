@@ -54,7 +54,9 @@ def check(file: Any, mode: str, buffering: int, encoding: str | None, errors: st
         fl = _checked.get(key)
     except TypeError:  # unhashable: validate() says what is wrong
         key, fl = None, None
-    if fl is not None and type(mode) is str and isinstance(file, (str, bytes)):
+    # (Exact types: -1.0 == -1 in the key, but open() refuses a float buffering.)
+    if (fl is not None and type(mode) is str and type(buffering) is int
+            and isinstance(file, (str, bytes))):
         return fl
     validate(file, mode, buffering, encoding, errors, newline)
     fl = flags(mode)

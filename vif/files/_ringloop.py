@@ -135,11 +135,12 @@ class _ReadAll(_Op):
     :class:`_ReadFile`); a full chunk goes on the exact-size way.
     """
 
-    __slots__ = ("fd", "parts", "main", "main_n", "probe", "got", "name")
+    __slots__ = ("fd", "parts", "main", "main_n", "probe", "got", "name", "at_eof")
 
     def start(self, size: int, small: bool = False) -> None:
         self.parts: list[bytes] = []
         self.got = 0
+        self.at_eof = False  # the last exact-size read returned 0 bytes
         self.probe: Any = None
         if small:
             be = self.be
@@ -190,6 +191,7 @@ class _ReadAll(_Op):
                 self.exc = _oserror(res)
             elif res < self.main_n:  # shrank, or short: the probe is cancelled
                 self.parts.append(self.main[:res])
+                self.at_eof = res == 0
             else:
                 self.parts.append(self.main)
             self.main = None
@@ -198,8 +200,12 @@ class _ReadAll(_Op):
             exc, self.exc = self.exc, None
             self.finish(exc=exc)
             return
-        if res == -_errno.ECANCELED:  # the main read was short: read on
-            self._issue(CHUNK)
+        if res == -_errno.ECANCELED:  # the main read was short: read on, unless it was empty
+            if self.at_eof:
+                parts = self.parts
+                self.finish(parts[0] if len(parts) == 1 else b"".join(parts))
+            else:
+                self._issue(CHUNK)
             return
         if res < 0:
             self.finish(exc=_oserror(res))
@@ -515,15 +521,21 @@ class RingBackend:
         return self.single(_uring.OP_CLOSE, (), None, None, fd)
 
     def close_soon(self, fd: int) -> None:
-        """Close ``fd`` with this loop iteration's batch; nothing is reported back.
+        """Close ``fd`` now, through the ring; nothing is reported back.
 
         For read-only files, whose ``close(2)`` has nothing to report: the caller
-        does not wait a loop iteration for it.  The SQE carries user_data 0 (no
-        handler) and, where the kernel has it, posts no completion when it succeeds.
+        does not wait a loop iteration for it.  The SQE is submitted at once (with
+        whatever else is staged), so the descriptor is gone when the caller returns,
+        as after the builtin's close() (a close left for the iteration's batch would
+        drop POSIX locks taken on the same file in between).  It carries user_data 0
+        (no handler) and, where the kernel has it, posts no completion when it succeeds.
         """
         self.reserve(1)
         self.ring.prep(_uring.OP_CLOSE, 0, fd, flags=self.skip)
-        self.kick()
+        try:
+            self.ring.submit()
+        except OSError:
+            self.kick()  # e.g. EINTR: submitted with the iteration's batch instead
 
     async def read(self, fd: int, n: int, offset: int = -1) -> bytes:
         if n <= 0:
