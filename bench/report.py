@@ -11,6 +11,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from bench import targets
 from bench.impls import PEERS, VIF_IMPLS
 from bench.runner import FLOOR, Cell, SuiteResult
 
@@ -229,6 +230,7 @@ def markdown(doc: dict[str, Any]) -> str:
     out += ["", "Cells: median (min-max) seconds.", ""]
     out += [f"- {x}" for x in _legend(doc)]
     out += [f"- {x}" for x in notes.lines()]
+    out += ["", *targets.markdown_lines(doc)]
     return "\n".join(out) + "\n"
 
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))  # after site-packages: an installed vif stays preferred
 
-from bench import child, cli, registry, report, runner  # noqa: E402
+from bench import child, cli, registry, report, runner, targets  # noqa: E402
 from bench.floor import compiler  # noqa: E402
 from bench.impls import IMPLS, Impl, Unavailable  # noqa: E402
 from bench.machine import PEER_PACKAGES  # noqa: E402
@@ -119,6 +119,37 @@ def test_ratio_significance() -> None:
     assert r["value"] == pytest.approx(0.65 / 0.6) and not r["significant"]
     assert report.ratio(row, "vif-pure")["value"] is None
     assert report.ratio(row, None)["reason"] == "no vif implementation ran"
+
+
+def test_targets_take_the_fastest_base_and_the_issue_direction() -> None:
+    def row(name: str, group: str, **medians: float) -> dict[str, object]:
+        results = {k: {"status": "ok", "median": v, "min": v, "max": v} for k, v in medians.items()}
+        return {"name": name, "group": group, "results": results, "floor": None}
+
+    doc = {
+        "benchmarks": [
+            # aiofiles: 0.2 s on asyncio, 0.1 s on uvloop (the base), 0.01 s on vif (ignored)
+            row("files_open_read_aiofiles_64", "files", asyncio=0.2, uvloop=0.1, vif=0.01),
+            row("files_read_bytes_vif_64", "files", vif=0.009),
+            row("files_open_read_vif_64", "files", vif=0.025),
+            row("call_soon", "loop", uvloop=0.5, rloop=0.2, vif=0.15),
+            row("traced_call_soon", "tracing", vif=0.3),
+        ]
+    }
+    got = {t["label"]: t for t in targets.check(doc)}
+    read_bytes = got["read_bytes, 64 in flight, vs aiofiles open+read"]
+    assert read_bytes["against"] == "uvloop"
+    assert read_bytes["value"] == pytest.approx(0.1 / 0.009) and read_bytes["met"]
+    open_read = got["vif.open + read, 64 in flight, vs aiofiles"]
+    assert open_read["value"] == pytest.approx(4.0) and open_read["met"] is False
+    loop = got["call_soon: vif time / best of uvloop, rloop"]
+    assert loop["against"] == "rloop" and loop["value"] == pytest.approx(0.75) and loop["met"]
+    traced = got["traced_call_soon time / call_soon (vif)"]
+    assert traced["value"] == pytest.approx(2.0) and traced["met"] is False
+    assert got["vif.http on vif vs aiohttp, 1 in flight"]["met"] is None  # rows not in the run
+    section = "\n".join(targets.markdown_lines(doc))
+    expected = "| #5 | vif.open + read, 64 in flight, vs aiofiles | uvloop | 4.00x | >= 5x | no |"
+    assert expected in section
 
 
 def test_tiny_run_writes_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
