@@ -193,7 +193,11 @@ def test_cancelled_big_read_leaves_nothing_behind(arun, files_backend, split, tm
                 outcomes.append("cancelled")
         be = _backend.for_loop()
         in_flight = len(getattr(be, "handlers", ()))
-        after = open_fds()
+        for _ in range(3):  # a read-only file's close goes with the ring's next batch
+            after = open_fds()
+            if after == before:
+                break
+            await asyncio.sleep(0)
         return outcomes, before, after, in_flight, await read_once()
 
     outcomes, before, after, in_flight, again = arun(main)

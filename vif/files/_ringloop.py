@@ -40,10 +40,10 @@ _O_CLOEXEC = os.O_CLOEXEC
 _BIG = 256 * 1024  # reads at least this large go straight into a fresh bytes object
 _MAX_RW = 0x7FFFF000  # Linux caps one read/write at this many bytes
 # A whole-file read of at least _SPLIT_MIN bytes is split into _PARTS concurrent reads
-# (io-wq workers, one per CPU): most of its time is page faults on the fresh buffer,
-# and those run in parallel.
+# (one inline, one on an io-wq worker): most of its time is page faults on the fresh
+# buffer, and those run in parallel on two CPUs.
 _SPLIT_MIN = 8 << 20
-_PARTS = max(1, min(4, os.cpu_count() or 1))
+_PARTS = 2 if (os.cpu_count() or 1) > 1 else 1
 _MAX_PART = _MAX_RW & ~0xFFFF
 
 
@@ -163,7 +163,7 @@ class _ReadAll(_Op):
             self._issue(size)
 
     def split(self, size: int, pos: int, parts: int) -> None:
-        """Read ``size`` bytes at ``pos`` as ``parts`` (<= 4) reads forced to io-wq workers.
+        """Read ``size`` bytes at ``pos`` as ``parts`` (<= 4) concurrent reads.
 
         They are pread-style (the position does not move) and fill one fresh buffer;
         part ``i`` carries tag ``i``.  :meth:`_split_done` runs when all have completed.
@@ -182,8 +182,13 @@ class _ReadAll(_Op):
         be.reserve(len(spans))
         ud = self.id << 2
         prep = be.ring.prep
-        for tag, (off, n, _res) in enumerate(spans):
-            prep(_uring.OP_READ, ud | tag, self.fd, addr + off, n, pos + off, 0, IOSQE_ASYNC)
+        # Parts 1.. go to io-wq first; part 0 is read inline by the submitting thread
+        # meanwhile (io-wq wakes one idle worker for work queued back to back, so the
+        # parts forced there would run one after the other).
+        for tag in range(len(spans) - 1, -1, -1):
+            off, n, _res = spans[tag]
+            prep(_uring.OP_READ, ud | tag, self.fd, addr + off, n, pos + off, 0,
+                 IOSQE_ASYNC if tag else 0)
         self.keep = [self.main]
 
     def _split_done(self) -> None:
