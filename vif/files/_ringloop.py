@@ -27,6 +27,7 @@ from typing import Any
 from . import _pool, _uring
 from ._uring import (
     AT_FDCWD,
+    IOSQE_ASYNC,
     IOSQE_IO_LINK,
     U64_MAX,
     buffer_address,
@@ -38,6 +39,12 @@ PROBE = 4096  # the small read after an exact-size read, to see EOF
 _O_CLOEXEC = os.O_CLOEXEC
 _BIG = 256 * 1024  # reads at least this large go straight into a fresh bytes object
 _MAX_RW = 0x7FFFF000  # Linux caps one read/write at this many bytes
+# A whole-file read of at least _SPLIT_MIN bytes is split into _PARTS concurrent reads
+# (one inline, one on an io-wq worker): most of its time is page faults on the fresh
+# buffer, and those run in parallel on two CPUs.
+_SPLIT_MIN = 8 << 20
+_PARTS = 2 if (os.cpu_count() or 1) > 1 else 1
+_MAX_PART = _MAX_RW & ~0xFFFF
 
 
 _FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
@@ -132,15 +139,18 @@ class _ReadAll(_Op):
 
     A regular file known to hold less than a chunk is read in one SQE instead: a
     whole pooled chunk, whose short result is the end of the file (as in
-    :class:`_ReadFile`); a full chunk goes on the exact-size way.
+    :class:`_ReadFile`); a full chunk goes on the exact-size way.  A big one is read
+    by :meth:`split`: concurrent reads at explicit offsets into one buffer, then the
+    position is set past what they read and the EOF probe goes on as above.
     """
 
-    __slots__ = ("fd", "parts", "main", "main_n", "probe", "got", "name", "at_eof")
+    __slots__ = ("fd", "parts", "main", "main_n", "probe", "got", "name", "pos", "spans",
+                 "left")
 
     def start(self, size: int, small: bool = False) -> None:
         self.parts: list[bytes] = []
         self.got = 0
-        self.at_eof = False  # the last exact-size read returned 0 bytes
+        self.left = 0
         self.probe: Any = None
         if small:
             be = self.be
@@ -152,6 +162,58 @@ class _ReadAll(_Op):
         else:
             self._issue(size)
 
+    def split(self, size: int, pos: int, parts: int) -> None:
+        """Read ``size`` bytes at ``pos`` as ``parts`` (<= 4) concurrent reads.
+
+        They are pread-style (the position does not move) and fill one fresh buffer;
+        part ``i`` carries tag ``i``.  :meth:`_split_done` runs when all have completed.
+        """
+        be = self.be
+        self.parts = []
+        self.probe = None
+        size = min(size, parts * _MAX_PART)
+        self.main, addr = new_bytes(size)
+        self.main_n = size
+        self.pos = pos
+        step = max((-(-size // parts) + 0xFFFF) & ~0xFFFF, 0x10000)  # 64 KiB-aligned offsets
+        self.spans = spans = [[off, min(step, size - off), 0] for off in range(0, size, step)]
+        self.left = len(spans)
+        be.handlers[self.id] = self
+        be.reserve(len(spans))
+        ud = self.id << 2
+        prep = be.ring.prep
+        # Parts 1.. go to io-wq first; part 0 is read inline by the submitting thread
+        # meanwhile (io-wq wakes one idle worker for work queued back to back, so the
+        # parts forced there would run one after the other).
+        for tag in range(len(spans) - 1, -1, -1):
+            off, n, _res = spans[tag]
+            prep(_uring.OP_READ, ud | tag, self.fd, addr + off, n, pos + off, 0,
+                 IOSQE_ASYNC if tag else 0)
+        self.keep = [self.main]
+
+    def _split_done(self) -> None:
+        """Every part completed: ``spans[i]`` is ``[offset, length, result]`` of part ``i``."""
+        main, self.main = self.main, None
+        if self.fut.done():  # cancelled: nothing more is read, the position stays
+            self.finish()
+            return
+        got = 0
+        for off, n, res in self.spans:  # keep the contiguous prefix (the file may shrink)
+            if res < 0:
+                self.finish(exc=_oserror(res))
+                return
+            got = off + res
+            if res < n:
+                break
+        self.parts.append(main if got == self.main_n else main[:got])
+        try:
+            os.lseek(self.fd, self.pos + got, os.SEEK_SET)
+        except OSError as exc:
+            self.finish(exc=exc)
+            return
+        # The file may have grown (probe) or the read come up short (read on, as _issue's).
+        self._issue(0 if got == self.main_n else CHUNK)
+
     def _issue(self, size: int) -> None:
         be = self.be
         if self.probe is None:
@@ -159,6 +221,7 @@ class _ReadAll(_Op):
         be.handlers[self.id] = self
         ud = self.id << 2
         prep = be.ring.prep
+        self.got = -1  # the main read's result, once it comes
         if size >= 2:
             size = min(size, _MAX_RW)
             self.main, addr = new_bytes(size)
@@ -177,6 +240,12 @@ class _ReadAll(_Op):
         super().finish(result, exc)
 
     def on_cqe(self, tag: int, res: int) -> None:
+        if self.left:  # a part of a split read
+            self.spans[tag][2] = res
+            self.left -= 1
+            if not self.left:
+                self._split_done()
+            return
         if tag == 2:  # the single chunk read of a small file
             if res < 0:
                 self.finish(exc=_oserror(res))
@@ -191,26 +260,22 @@ class _ReadAll(_Op):
                 self.exc = _oserror(res)
             elif res < self.main_n:  # shrank, or short: the probe is cancelled
                 self.parts.append(self.main[:res])
-                self.at_eof = res == 0
             else:
                 self.parts.append(self.main)
             self.main = None
+            self.got = res
             return
         if self.exc is not None:
             exc, self.exc = self.exc, None
             self.finish(exc=exc)
             return
-        if res == -_errno.ECANCELED:  # the main read was short: read on, unless it was empty
-            if self.at_eof:
-                parts = self.parts
-                self.finish(parts[0] if len(parts) == 1 else b"".join(parts))
-            else:
-                self._issue(CHUNK)
+        if res == -_errno.ECANCELED and self.got != 0 and not self.fut.done():
+            self._issue(CHUNK)  # the main read was short: read on
             return
-        if res < 0:
+        if res < 0 and res != -_errno.ECANCELED:
             self.finish(exc=_oserror(res))
             return
-        if res == 0:
+        if res <= 0:  # EOF (the probe's or a main read's 0), or the task was cancelled
             parts = self.parts
             self.finish(parts[0] if len(parts) == 1 else b"".join(parts))
             return
@@ -440,7 +505,7 @@ class RingBackend:
         if self.closed:
             return
         base = op.id << 2
-        for tag in range(3):  # the op's SQEs still in the kernel (others: ENOENT, ignored)
+        for tag in range(4):  # the op's SQEs still in the kernel (others: ENOENT, ignored)
             self.reserve(1)
             self.ring.prep(_uring.OP_ASYNC_CANCEL, 0, addr=base | tag)
         self.flush(reschedule=False)
@@ -562,6 +627,7 @@ class RingBackend:
         regular file), else -1.
         """
         known = size >= 0
+        pos = -1
         if not known:
             try:
                 st = os.fstat(fd)
@@ -573,6 +639,15 @@ class RingBackend:
             await self._wait_room()
         op = _ReadAll(self)
         op.fd, op.name = fd, name
+        if size >= _SPLIT_MIN and _PARTS > 1:
+            try:
+                if pos < 0:
+                    pos = os.lseek(fd, 0, os.SEEK_CUR)
+            except OSError:
+                pos = -1
+            if pos >= 0:
+                op.split(size, pos, _PARTS)
+                return await self._run(op)
         op.start(size, 0 < size < CHUNK and known)
         return await self._run(op)
 

@@ -39,6 +39,7 @@ OP_MKDIRAT = 37
 IOSQE_FIXED_FILE = 1 << 0
 IOSQE_IO_LINK = 1 << 2
 IOSQE_IO_HARDLINK = 1 << 3
+IOSQE_ASYNC = 1 << 4
 IOSQE_CQE_SKIP_SUCCESS = 1 << 6
 
 # io_uring_enter flags, register opcodes, features, mmap offsets.
