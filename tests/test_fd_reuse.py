@@ -34,6 +34,14 @@ def _socketpair() -> tuple[socket.socket, socket.socket]:
     return a, b
 
 
+def _close_behind_dup(sock: socket.socket) -> tuple[socket.socket, int]:
+    """Close ``sock`` while a dup keeps its file open: return the dup and the closed number."""
+    keep = sock.dup()
+    number = sock.fileno()
+    sock.close()
+    return keep, number
+
+
 def _run_on_pair(loop_factory, body) -> None:
     """Run ``body(loop, a, b, base)`` on a socketpair; ``base``: the fd count before."""
 
@@ -110,6 +118,30 @@ def test_closed_fd_alive_through_dup_does_not_spin(loop_factory):
                 fut = loop.create_future()
                 loop.call_soon_threadsafe(fut.set_result, 1)
                 assert await fut == 1
+
+    run(loop_factory, main())
+
+
+def test_registered_fd_closed_while_alive_through_dup_after_remove_writer(loop_factory):
+    """A reader waits on an fd whose writer was just removed; the fd is closed
+    behind the loop's back while a dup keeps its file open. asyncio goes on
+    running; the event for the file (writable) must not raise out of the loop."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = _socketpair()
+        other, other_peer = _socketpair()
+        with b, other, other_peer:
+            loop.add_reader(a, lambda: None)
+            loop.add_writer(a, lambda: None)
+            await asyncio.sleep(0)
+            assert loop.remove_writer(a) is True
+            keep, number = _close_behind_dup(a)
+            with keep:
+                await asyncio.sleep(0.02)  # Polls that report the file writable.
+                other_peer.send(b"still here")
+                assert await loop.sock_recv(other, 100) == b"still here"
+                loop.remove_reader(number)
 
     run(loop_factory, main())
 
