@@ -14,7 +14,8 @@ import asyncio
 import socket
 import time
 
-from vif_testing import registered_fd_count, run
+import pytest
+from vif_testing import is_reference, registered_fd_count, run
 
 
 async def _recv_after_wait(loop, sock: socket.socket, peer: socket.socket) -> bytes:
@@ -32,6 +33,14 @@ def _socketpair() -> tuple[socket.socket, socket.socket]:
     a.setblocking(False)
     b.setblocking(False)
     return a, b
+
+
+def _close_behind_dup(sock: socket.socket) -> tuple[socket.socket, int]:
+    """Close ``sock`` while a dup keeps its file open: return the dup and the closed number."""
+    keep = sock.dup()
+    number = sock.fileno()
+    sock.close()
+    return keep, number
 
 
 def _run_on_pair(loop_factory, body) -> None:
@@ -110,6 +119,65 @@ def test_closed_fd_alive_through_dup_does_not_spin(loop_factory):
                 fut = loop.create_future()
                 loop.call_soon_threadsafe(fut.set_result, 1)
                 assert await fut == 1
+
+    run(loop_factory, main())
+
+
+def test_registered_fd_closed_while_alive_through_dup_after_remove_writer(loop_factory):
+    """A reader waits on an fd whose writer was just removed; the fd is closed
+    behind the loop's back while a dup keeps its file open. asyncio goes on
+    running; the event for the file (writable) must not raise out of the loop."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = _socketpair()
+        other, other_peer = _socketpair()
+        with b, other, other_peer:
+            loop.add_reader(a, lambda: None)
+            loop.add_writer(a, lambda: None)
+            await asyncio.sleep(0)
+            assert loop.remove_writer(a) is True
+            keep, number = _close_behind_dup(a)
+            with keep:
+                await asyncio.sleep(0.02)  # Polls that report the file writable.
+                other_peer.send(b"still here")
+                assert await loop.sock_recv(other, 100) == b"still here"
+                loop.remove_reader(number)
+
+    run(loop_factory, main())
+
+
+def test_reused_number_of_fd_alive_through_dup_sees_only_its_own_file(loop_factory, request):
+    """A kept fd closed while a dup keeps its file open; a new socket gets its
+    number and is waited on at once: the old file's readiness is not the new one's.
+
+    epoll still watches the old (file, fd) pair and reports it under the same
+    number, and re-waiting on the number cannot remove it (epoll looks the pair up
+    by the new file): the new socket's reader runs without data, on every poll.
+    """
+    if not is_reference(loop_factory):
+        request.node.add_marker(
+            pytest.mark.xfail(strict=True, reason="lazy unregistering: stale epoll entry")
+        )
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = _socketpair()
+        with b:
+            loop.add_reader(a, lambda: None)
+            await asyncio.sleep(0)
+            assert loop.remove_reader(a) is True
+            keep, number = _close_behind_dup(a)
+            c, d = _socketpair()
+            with keep, c, d:
+                reused = c if c.fileno() == number else d
+                assert reused.fileno() == number
+                b.send(b"for the old file")  # Readable until read, through keep.
+                calls = []
+                loop.add_reader(reused, calls.append, None)
+                await asyncio.sleep(0.05)
+                assert loop.remove_reader(reused) is True
+                assert calls == []  # Nothing was sent to the new socket.
 
     run(loop_factory, main())
 

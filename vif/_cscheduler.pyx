@@ -1003,7 +1003,15 @@ cdef class CScheduler:
         """An event came for ``fd`` while the poller watches more than is wanted."""
         cdef int err
         if entry.mask:
-            self._ctl(EPOLL_CTL_MOD, fd, entry.mask)
+            try:
+                self._ctl(EPOLL_CTL_MOD, fd, entry.mask)
+            except OSError as exc:
+                if exc.errno != EBADF:
+                    raise
+                # Closed behind our back while wanted, its file still open
+                # through a dup: epoll cannot be told by fd any more.
+                self._rebuild_poller()
+                return 0
             entry.kmask = entry.mask
             return 0
         del self._fd_table[fd]

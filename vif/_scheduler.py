@@ -38,6 +38,7 @@ thread that saw the flag set is always seen without a poll.
 
 from __future__ import annotations
 
+import errno
 import heapq
 import itertools
 import logging
@@ -290,7 +291,15 @@ class Scheduler:
         """An event came for ``fd`` while the poller watches more than is wanted."""
         mask = entry[0]
         if mask:
-            self._backend.modify(fd, mask)
+            try:
+                self._backend.modify(fd, mask)
+            except OSError as exc:
+                if exc.errno != errno.EBADF:
+                    raise
+                # Closed behind our back while wanted, its file still open
+                # through a dup: epoll cannot be told by fd any more.
+                self._rebuild_poller()
+                return
             entry[3] = mask
             return
         del self._fd_table[fd]

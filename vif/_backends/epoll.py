@@ -72,6 +72,8 @@ class EpollBackend:
         fresh = select.epoll()
         try:
             for fd, mask in fds:
+                if fd == fresh.fileno():
+                    continue  # A closed fd's number, which the fresh set itself now has.
                 try:
                     fresh.register(fd, mask)
                 except OSError as exc:
