@@ -19,7 +19,8 @@ call, far dearer than a typical callback, and a chain of callbacks would
 otherwise pay one per step. I/O is still noticed within that bound, and a step
 that has nothing ready always polls (blocking until the next timer or I/O).
 
-On epoll (``backend.LAZY_UNREGISTER``), removing the last reader or writer of
+With a backend that sets ``LAZY_UNREGISTER`` (none does by default: see
+vif/_backends/epoll.py for the reused-fd hazard), removing the last reader or writer of
 an fd leaves the poller watching it (the kernel mask): the next wait on the fd
 usually follows at once and then costs one MOD instead of a DEL and an ADD. The
 watch is dropped when an event shows nobody wants it. The entry (mask 0) stays

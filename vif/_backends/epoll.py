@@ -3,11 +3,16 @@
 Interest bits are epoll's own (``EPOLLIN``/``EPOLLOUT``) so that masks pass to the
 kernel untranslated and ``poll`` returns the kernel's list as it is.
 
-epoll forgets a file when its last fd is closed, so the scheduler may leave an fd
-registered after its last reader or writer is removed (``LAZY_UNREGISTER``) and
-drop it only when an event shows nobody wants it (``forget``). A file closed
+epoll forgets a file when its last fd is closed, so the scheduler could leave an
+fd registered after its last reader or writer is removed (``LAZY_UNREGISTER``)
+and drop it only when an event shows nobody wants it (``forget``); a file closed
 while kept but alive through a dup cannot be dropped by fd any more: ``rebuild``
-then starts a fresh epoll set under the same fd number.
+then starts a fresh epoll set under the same fd number. That mode is off
+(``LAZY_UNREGISTER = False``): when such a file's fd number is reused by a new
+file that is waited on at once, epoll reports the old file under the new one's
+number and nothing can tell the two apart (tests/test_fd_reuse.py shows it). It
+needs a generation kept in epoll's event data, which ``select.epoll`` cannot
+carry; until then every removal is an ``EPOLL_CTL_DEL``, as in asyncio.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ class EpollBackend:
 
     READ = _EPOLLIN
     WRITE = _EPOLLOUT
-    LAZY_UNREGISTER = True
+    LAZY_UNREGISTER = False  # see the module docstring: a reused fd number can be misread
 
     def __init__(self) -> None:
         self._epoll = select.epoll()
