@@ -222,3 +222,48 @@ def test_cycle_through_a_timer_is_collected(loop_factory, ending):
         assert ref() is None
     finally:
         loop.close()
+
+
+def test_timer_taken_by_an_overridden_run_once_is_collectable(loop_factory):
+    """A subclass's own _run_once may pop the heap with plain heapq: the timers it
+    takes must still be visible to the garbage collector (a cycle through one is
+    collected)."""
+    import gc
+    import heapq
+    import weakref
+
+    probe = loop_factory()
+    base = type(probe)
+    probe.close()
+
+    class Owner:
+        def __init__(self, loop):
+            self.timer = loop.call_later(3600, self.fire)
+
+        def fire(self):
+            pass
+
+    class TakesTimers(base):
+        def _run_once(self):
+            while self._scheduled and self._scheduled[0]._cancelled is False and self.taken:
+                self.taken.append(heapq.heappop(self._scheduled))
+                break
+            super()._run_once()
+
+    loop = TakesTimers()
+    loop.taken = [None]
+    try:
+
+        async def main():
+            owner = Owner(asyncio.get_running_loop())
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            return weakref.ref(owner)
+
+        ref = loop.run_until_complete(main())
+        assert any(t is not None for t in loop.taken)
+        loop.taken.clear()
+        gc.collect()
+        assert ref() is None
+    finally:
+        loop.close()

@@ -1105,7 +1105,9 @@ cdef class CScheduler:
         """Run steps until stop(); calls an overridden _run_once() if there is one."""
         native = self._own(OWN_RUN_ONCE, "_run_once")
         self._traced_until = -1
-        self._untrack_timers = True
+        # Only this class's own step pops the heap and tracks what it pops: an
+        # overridden _run_once might take timers out with plain heapq.
+        self._untrack_timers = native
         try:
             while True:
                 if native:
