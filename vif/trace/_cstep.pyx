@@ -37,6 +37,7 @@ from ._describe import (
     TASK_TYPES,
     coro_label,
     describe_future,
+    end_state,
     label_name,
     short_label,
 )
@@ -794,14 +795,6 @@ cdef enum:
     _ID_SLOTS = 16
 
 
-cdef str _end_state(object task):
-    """:func:`vif.trace._describe.end_state`, without its Python frame."""
-    if task.cancelled():
-        return "cancelled"
-    exc = getattr(task, "_exception", None)  # not .exception(): it marks it retrieved
-    return "done" if exc is None else f"failed: {exc!r}"[:200]
-
-
 cdef class StepLog:
     """The scheduler's tracer interface, compiled; ``LoopTracer`` derives from it.
 
@@ -864,7 +857,7 @@ cdef class StepLog:
     cdef int _finish(self, object task, TaskRecord rec) except -1:
         """``Recorder.finish``: the task's end state; it is no longer live."""
         rec.name = task.get_name()
-        rec.state = _end_state(task)
+        rec.state = end_state(task)  # once per task: the shared one
         del self._live[task]
         rec._release()
         return 0
