@@ -323,20 +323,11 @@ class TCPConnector:
         The no-await fast path of a keep-alive request: ``None`` when it would have
         to wait (queued waiters, no free slot) or connect.
         """
-        if self._waiters:
-            return None
-        per_host = self.limit_per_host
-        if per_host:
-            if not self._has_slot(key):
-                return None
-        elif self.limit and self._acquired >= self.limit:
+        if self._waiters or not self._has_slot(key):
             return None
         proto = self._pop_idle(key)
         if proto is not None:
-            if per_host:
-                self._take_slot(key)
-            else:
-                self._acquired += 1  # _take_slot without a per-host count
+            self._take_slot(key)
             proto.acquired = True
         return proto
 
@@ -369,15 +360,7 @@ class TCPConnector:
             return
         proto.acquired = False
         key = proto.key
-        if (
-            reuse
-            and proto.response_done  # proto.reusable, inlined
-            and proto.request_sent
-            and not proto.should_close
-            and not proto.closed
-            and not self._closed
-            and not self.force_close
-        ):
+        if reuse and proto.reusable and not self._closed and not self.force_close:
             keepalive = self.keepalive_timeout
             dq = self._idle.get(key)
             if dq is None:
@@ -394,10 +377,7 @@ class TCPConnector:
         else:
             proto.close()
             self._all.discard(proto)
-        if self.limit_per_host or self._waiters:
-            self._drop_slot(key)
-        else:
-            self._acquired -= 1  # _drop_slot with no per-host count and nobody waiting
+        self._drop_slot(key)
 
     def _cleanup(self) -> None:
         """Close idle connections past their keep-alive time; re-arm for the next."""
