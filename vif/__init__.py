@@ -34,7 +34,9 @@ def __getattr__(name: str):
     import importlib
 
     if name in _FILES_NAMES:
-        return getattr(importlib.import_module("vif.files"), name)
+        value = getattr(importlib.import_module("vif.files"), name)
+        globals()[name] = value  # looked up once: vif.open is called per file
+        return value
     if name in _SUBMODULES:
         return importlib.import_module(f"vif.{name}")
     raise AttributeError(f"module 'vif' has no attribute {name!r}")

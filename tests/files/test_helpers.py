@@ -262,3 +262,13 @@ def test_vif_os_stat_and_fsync_match_sync(arun, tmp_path):
     expected.append(sync_outcome(os.fsync, 10_000))
     assert got[:-1] == expected[:-1]
     assert got[-1][0] == "error" and got[-1][1][:2] == expected[-1][1][:2]  # EBADF
+
+
+def test_top_level_names_are_the_files_functions_and_resolved_once():
+    # ``import vif`` loads vif.files on first use of one of its names; after that the
+    # name is a plain module attribute (no import machinery per call).
+    import vif.files
+
+    for name in ("open", "read_bytes", "read_text", "write_bytes", "write_text"):
+        assert getattr(vif, name) is getattr(vif.files, name)
+        assert vars(vif)[name] is getattr(vif.files, name)
