@@ -13,6 +13,8 @@ if it fails.  An operation's SQEs carry ``id << 2 | tag`` as user_data.  Every
 operation object keeps its buffers alive until its last completion arrives; a
 cancelled operation is cancelled in the kernel (``IORING_OP_ASYNC_CANCEL``) and
 waited for before the cancellation propagates (see :func:`vif.files._pool.wait_job`).
+A whole read of a small file the page cache holds needs no ring operation at all
+(:func:`read_cached`).
 """
 
 from __future__ import annotations
@@ -61,6 +63,47 @@ def _cstr(path: Any) -> bytes:
 def _addr(b: bytes) -> int:
     """Address of a bytes object's data (read by the kernel; ``b`` must stay referenced)."""
     return id(b) + _uring.BYTES_OFFSET
+
+
+_RWF_NOWAIT = getattr(os, "RWF_NOWAIT", 0)
+_preadv = getattr(os, "preadv", None)
+
+
+def read_cached(fd: int, be: RingBackend) -> tuple[bytes, bool]:
+    """What the page cache holds of ``fd`` from its position on, read without blocking.
+
+    Returns ``(data, at_eof)``; the file position moves past ``data``.  This is the
+    attempt io_uring itself makes inline when a read is submitted (``RWF_NOWAIT``: the
+    kernel copies what is cached and never waits for the disk), minus the ring
+    round trip: a small file read whole right after it was opened costs no
+    operation and no task switch.  Anything else -- data not cached, a file system
+    without non-blocking reads, more than :data:`CHUNK` bytes -- answers
+    ``at_eof=False`` and the caller goes on through the ring.  A short non-blocking
+    read need not be the end of the file, so EOF is confirmed by a second read
+    returning 0.
+    """
+    if not _RWF_NOWAIT or _preadv is None:
+        return b"", False
+    buf = be.take_buffer()
+    try:
+        n = _preadv(fd, (buf[0],), -1, _RWF_NOWAIT)
+    except OSError:  # EAGAIN (not cached), EOPNOTSUPP, ...: the ring will say
+        return b"", False
+    finally:
+        be.give_buffer(buf)
+    if n == 0:
+        return b"", True
+    data = buf[0][:n].tobytes()
+    if n == CHUNK:
+        return data, False
+    probe = bytearray(1)
+    try:
+        more = _preadv(fd, [probe], -1, _RWF_NOWAIT)
+    except OSError:
+        return data, False
+    if more:
+        return data + bytes(probe), False
+    return data, True
 
 
 def _oserror(res: int, filename: Any = None, filename2: Any = None) -> OSError:
@@ -624,9 +667,17 @@ class RingBackend:
         """Read from the file position to EOF (like ``FileIO.readall``).
 
         ``size``: the bytes expected (the caller knows size and position of this
-        regular file), else -1.
+        regular file), else -1.  A small file the page cache holds whole is read at
+        once, without a ring operation (see :func:`read_cached`).
         """
         known = size >= 0
+        head = b""
+        if known and size < CHUNK:
+            head, eof = read_cached(fd, self)
+            if eof:
+                return head
+            if head:  # the page cache held only part of it: the ring reads the rest
+                known, size = False, -1
         pos = -1
         if not known:
             try:
@@ -647,8 +698,10 @@ class RingBackend:
                 pos = -1
             if pos >= 0:
                 op.split(size, pos, _PARTS)
-                return await self._run(op)
+                return head + await self._run(op)
         op.start(size, 0 < size < CHUNK and known)
+        if head:
+            return head + await self._run(op)
         return await self._run(op)
 
     async def write(self, fd: int, data: bytes, offset: int = -1) -> int:
