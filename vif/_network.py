@@ -18,6 +18,7 @@ import stat
 import sys
 from asyncio import base_events, constants, sslproto, tasks, trsock
 
+from ._transports.base import family_and_type
 from ._transports.datagram import DatagramTransport
 from ._transports.pipes import ReadPipeTransport, WritePipeTransport
 from ._transports.stream import StreamTransport
@@ -27,6 +28,28 @@ logger = logging.getLogger("asyncio")
 _NUMERIC_FLAGS = socket.AI_NUMERICHOST | getattr(socket, "AI_NUMERICSERV", 0)
 _NUMERIC_NAME_FLAGS = socket.NI_NUMERICHOST | socket.NI_NUMERICSERV
 _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+_SOCKET = socket.socket
+_SOCK_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+# What create_connection's numeric-host shortcut stands in for (see
+# Network._plain_connect_is_ours); per loop class, whether they are all the stock ones.
+_PLAIN_CONNECT_STEPS = frozenset({
+    "_ensure_resolved", "_connect_sock", "sock_connect", "_sock_connect",
+    "_create_connection_transport", "_make_socket_transport",
+})
+_plain_connect_types: dict[type, bool] = {}
+
+
+def _plain_connect_owners() -> tuple[tuple[type, tuple[str, ...]], ...]:
+    from ._sockops import SockOps
+
+    return (
+        (base_events.BaseEventLoop,
+         ("_ensure_resolved", "_connect_sock", "_create_connection_transport")),
+        (SockOps, ("sock_connect", "_sock_connect")),
+        (Network, ("_make_socket_transport",)),
+    )
 
 
 def _numeric_port(port) -> bool:
@@ -123,9 +146,19 @@ class Network:
         ssl_handshake_timeout=constants.SSL_HANDSHAKE_TIMEOUT,
         ssl_shutdown_timeout=constants.SSL_SHUTDOWN_TIMEOUT,
     ):
+        # socket.accept() without its Python wrapper's enum conversions, for the
+        # plain socket.socket that create_server makes.
+        accept = sock._accept if type(sock) is _SOCKET else None
+        if accept is not None:
+            family, kind = family_and_type(sock)
+            proto = sock.proto
         for _ in range(backlog):
             try:
-                conn, addr = sock.accept()
+                if accept is not None:
+                    fd, addr = accept()
+                    conn = _SOCKET(family, kind, proto, fd)
+                else:
+                    conn, addr = sock.accept()
                 if self._debug:
                     logger.debug("%r got a new connection from %r: %r", server, addr, conn)
                 conn.setblocking(False)
@@ -375,6 +408,112 @@ class Network:
             name = next(iter(kwargs))
             raise TypeError(f"create_unix_server() got an unexpected keyword argument {name!r}")
         return cleanup
+
+    # -- outgoing TCP connections -----------------------------------------------------
+
+    async def create_connection(
+        self,
+        protocol_factory,
+        host=None,
+        port=None,
+        *,
+        ssl=None,
+        family=0,
+        proto=0,
+        flags=0,
+        sock=None,
+        local_addr=None,
+        server_hostname=None,
+        ssl_handshake_timeout=None,
+        ssl_shutdown_timeout=None,
+        happy_eyeballs_delay=None,
+        interleave=None,
+        all_errors=False,
+    ):
+        if all_errors is not False and sys.version_info < (3, 12):
+            raise TypeError("create_connection() got an unexpected keyword argument 'all_errors'")
+        if (
+            ssl is None
+            and sock is None
+            and local_addr is None
+            and happy_eyeballs_delay is None
+            and server_hostname is None
+            and ssl_handshake_timeout is None
+            and ssl_shutdown_timeout is None
+            and self._plain_connect_is_ours()
+        ):
+            info = base_events._ipaddr_info(host, port, family, socket.SOCK_STREAM, proto)
+            if info is not None:
+                return await self._connect_numeric(protocol_factory, info, all_errors)
+        kwargs = {"all_errors": all_errors} if sys.version_info >= (3, 12) else {}
+        return await super().create_connection(
+            protocol_factory, host, port, ssl=ssl, family=family, proto=proto, flags=flags,
+            sock=sock, local_addr=local_addr, server_hostname=server_hostname,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+            happy_eyeballs_delay=happy_eyeballs_delay, interleave=interleave, **kwargs,
+        )
+
+    def _plain_connect_is_ours(self) -> bool:
+        """Whether the steps create_connection takes are asyncio's and vif's own.
+
+        The numeric-host shortcut below does what they do without calling them; a
+        subclass or a test that replaced one of them (or the socket module) gets the
+        full path that calls it.
+        """
+        if _PLAIN_CONNECT_STEPS & self.__dict__.keys():
+            return False
+        cls = type(self)
+        ours = _plain_connect_types.get(cls)
+        if ours is None:
+            ours = _plain_connect_types[cls] = all(
+                getattr(cls, name) is getattr(owner, name)
+                for owner, names in _plain_connect_owners() for name in names
+            )
+        return ours and base_events.socket is socket and socket.socket is _SOCKET
+
+    async def _connect_numeric(self, protocol_factory, info, all_errors):
+        """create_connection to one numeric address: asyncio's steps, without the
+        second resolution in sock_connect and with a socket created non-blocking.
+
+        The outcome is asyncio's: the same socket (family, proto, TCP_NODELAY), the
+        same exceptions (connect(2)'s own, or "Connect call failed (addr)" when the
+        error comes after the wait), the same transport and waiter.
+        """
+        family, type_, proto, _, address = info
+        if _SOCK_NONBLOCK:
+            sock = socket.socket(family, type_ | _SOCK_NONBLOCK, proto)
+        else:
+            sock = socket.socket(family, type_, proto)
+        try:
+            if not _SOCK_NONBLOCK:
+                sock.setblocking(False)
+            fut = self.create_future()
+            self._sock_connect(fut, sock, address)
+            try:
+                await fut
+            finally:
+                fut = None  # Break the cycle through a connect exception.
+        except OSError as exc:
+            sock.close()
+            if all_errors:
+                raise ExceptionGroup("create_connection failed", [exc]) from None
+            raise
+        except BaseException:
+            sock.close()
+            raise
+        protocol = protocol_factory()
+        waiter = self.create_future()
+        transport = self._make_socket_transport(sock, protocol, waiter)
+        try:
+            await waiter
+        except BaseException:
+            transport.close()
+            raise
+        if self._debug:
+            logger.debug("%r connected to %s:%r: (%r, %r)", sock, address[0], address[1],
+                         transport, protocol)
+        return transport, protocol
 
     # -- name resolution -------------------------------------------------------------
 

@@ -1,0 +1,188 @@
+"""create_connection to a numeric address, and accepting, compared with stock asyncio.
+
+vif connects to an IP literal without asyncio's two resolutions and creates the
+socket non-blocking, and accepts on create_server's sockets without the Python
+wrapper of ``socket.accept``.  These tests check that what a program can see is
+asyncio's: the socket's options and extra info, the exception and its message
+when the connection is refused, cancellation and fds, and that a loop whose
+``sock_connect`` was replaced still goes through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import socket
+import sys
+
+import pytest
+from vif_testing import Echo, ipv6_available, is_reference, open_fd_count, run, unused_port
+
+
+class Client(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.got = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        if not self.got.done():
+            self.got.set_result(data)
+
+
+def _hosts() -> list:
+    hosts = [pytest.param("127.0.0.1", id="ipv4")]
+    hosts.append(pytest.param("::1", id="ipv6", marks=pytest.mark.skipif(
+        not ipv6_available(), reason="no IPv6 loopback")))
+    return hosts
+
+
+def _describe_socket(sock: socket.socket) -> dict:
+    return {
+        "family": sock.family,
+        "type": sock.type,
+        "proto": sock.proto,
+        "nonblocking": bool(fcntl.fcntl(sock.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK),
+        "inheritable": os.get_inheritable(sock.fileno()),
+        "nodelay": sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0,
+    }
+
+
+class DescribingEcho(Echo):
+    """Server side: records how the accepted socket looks."""
+
+    seen: list = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        described = _describe_socket(transport.get_extra_info("socket"))
+        described["sockname"] = transport.get_extra_info("sockname")[0]
+        type(self).seen.append(described)
+
+
+async def _connect_and_describe(host: str) -> tuple[dict, dict, bytes]:
+    loop = asyncio.get_running_loop()
+    DescribingEcho.seen = []
+    server = await loop.create_server(DescribingEcho, host, 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        transport, protocol = await loop.create_connection(Client, host, port)
+        client = _describe_socket(transport.get_extra_info("socket"))
+        client["peername"] = transport.get_extra_info("peername")[:2]
+        client["sockname_host"] = transport.get_extra_info("sockname")[0]
+        transport.write(b"ping")
+        echoed = await protocol.got
+        transport.close()
+        (accepted,) = DescribingEcho.seen
+        return client, accepted, echoed
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize("host", _hosts())
+def test_connected_and_accepted_sockets_are_asyncios(loop_factory, host):
+    client, accepted, echoed = run(loop_factory, _connect_and_describe(host))
+    exp_client, exp_accepted, _ = run(asyncio.SelectorEventLoop, _connect_and_describe(host))
+    assert echoed == b"ping"
+    assert client.pop("peername")[0] == exp_client.pop("peername")[0] == host
+    assert client == exp_client
+    assert accepted == exp_accepted
+
+
+async def _refused(host: str, port: int, **kwargs) -> tuple[type, str, int]:
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.create_connection(asyncio.Protocol, host, port, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - compared with asyncio's below
+        if isinstance(exc, BaseExceptionGroup):
+            inner = exc.exceptions[0]
+            return type(exc), f"{exc.message} / {type(inner).__name__}: {inner}", len(
+                exc.exceptions)
+        return type(exc), str(exc), getattr(exc, "errno", None)
+    raise AssertionError("connected to a closed port")
+
+
+@pytest.mark.parametrize("host", _hosts())
+def test_refused_connection_raises_what_asyncio_raises(loop_factory, host):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    port = unused_port(family, host)
+    before = open_fd_count()
+    got = run(loop_factory, _refused(host, port))
+    assert open_fd_count() == before
+    assert got == run(asyncio.SelectorEventLoop, _refused(host, port))
+    assert issubclass(got[0], ConnectionRefusedError)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="all_errors is new in 3.12")
+def test_refused_connection_with_all_errors(loop_factory):
+    port = unused_port()
+    got = run(loop_factory, _refused("127.0.0.1", port, all_errors=True))
+    assert got == run(asyncio.SelectorEventLoop, _refused("127.0.0.1", port, all_errors=True))
+    assert got[0] is ExceptionGroup
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="all_errors exists from 3.12 on")
+def test_all_errors_is_unknown_before_3_12(loop_factory):
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        with pytest.raises(TypeError) as info:
+            await loop.create_connection(asyncio.Protocol, "127.0.0.1", 1, all_errors=True)
+        return str(info.value).split(")", 1)[-1]
+
+    assert run(loop_factory, main()) == run(asyncio.SelectorEventLoop, main())
+
+
+def test_cancelled_connect_leaves_no_fd(loop_factory):
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Echo, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        before = open_fd_count()
+        for spins in range(4):  # cancelled while connecting, or while making the transport
+            task = asyncio.create_task(loop.create_connection(Client, "127.0.0.1", port))
+            for _ in range(spins):
+                await asyncio.sleep(0)
+            task.cancel()
+            try:
+                transport, _ = await task
+            except asyncio.CancelledError:
+                pass
+            else:
+                transport.close()
+        await asyncio.sleep(0)
+        server.close()
+        await server.wait_closed()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert open_fd_count() <= before
+
+    run(loop_factory, main())
+
+
+def test_replaced_sock_connect_is_still_called(loop_factory):
+    if is_reference(loop_factory):
+        pytest.skip("checks vif's shortcut against a replaced step")
+
+    async def main() -> tuple[list, int]:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Echo, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        calls = []
+        real = loop.sock_connect
+
+        async def spy(sock, address):
+            calls.append(address)
+            return await real(sock, address)
+
+        loop.sock_connect = spy
+        try:
+            transport, _ = await loop.create_connection(Client, "127.0.0.1", port)
+            transport.close()
+        finally:
+            del loop.sock_connect
+            server.close()
+            await server.wait_closed()
+        return calls, port
+
+    calls, port = run(loop_factory, main())
+    assert calls == [("127.0.0.1", port)]
