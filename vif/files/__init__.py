@@ -128,7 +128,9 @@ async def _open(ctx: _OpenContext, file: Any, mode: str, buffering: int, encodin
         ctx._obj = obj
         return obj
     name = os.fspath(file)
-    fd = await be.openat(name, flags)
+    fd = be.open_now(name, flags)  # no wait when the kernel's caches have the path
+    if fd < 0:
+        fd = await be.openat(name, flags)
     try:
         st = os.fstat(fd)
     except BaseException:

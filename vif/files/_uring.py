@@ -3,7 +3,9 @@
 Owns the kernel interface only: ``io_uring_setup``/``enter``/``register``, the
 mmapped SQ/CQ rings and SQE array, SQE encoding (:func:`encode_sqe`), CQE
 decoding, opcode probing, a sparse table of direct descriptors and eventfd
-registration.  Scheduling (futures, loops) lives in :mod:`vif.files._ringloop`.
+registration; and :func:`open_cached`, the ``openat2`` that only succeeds without
+waiting (io_uring's inline attempt, made directly).  Scheduling (futures,
+loops) lives in :mod:`vif.files._ringloop`.
 
 Only x86_64 is enabled by default: the ring indices are shared with the kernel
 and this module relies on x86's ordered stores and loads instead of explicit
@@ -107,6 +109,42 @@ def enter(fd: int, to_submit: int, min_complete: int, flags: int) -> int:
         err = ctypes.get_errno()
         if err != errno.EINTR:
             raise OSError(err, os.strerror(err))
+
+
+SYS_OPENAT2 = 437  # the same on x86_64 and aarch64
+RESOLVE_CACHED = 0x20  # openat2: fail with EAGAIN unless the lookup needs no I/O (5.12+)
+_OPEN_HOW = struct.Struct("<QQQ")  # struct open_how: flags, mode, resolve
+# Errors after which the ring's openat is asked instead: the lookup isn't cached
+# (EAGAIN), or this kernel / sandbox has no such openat2 (ENOSYS, EINVAL for an
+# unknown resolve flag, EPERM from a seccomp filter).  The ring then gives the
+# real answer, if there is an error to give.
+_ASK_THE_RING = frozenset({errno.EAGAIN, errno.ENOSYS, errno.EINVAL, errno.EPERM,
+                           errno.EOPNOTSUPP})
+open_cached_works = True  # cleared once openat2 turns out to be missing
+_C_AT_FDCWD = ctypes.c_int(AT_FDCWD)
+_C_HOW_SIZE = ctypes.c_size_t(_OPEN_HOW.size)
+
+
+def open_cached(path: bytes, flags: int, mode: int, filename: object = None) -> int:
+    """``openat2(AT_FDCWD, path, flags, mode)`` limited to the dentry cache.
+
+    ``path`` is NUL-terminated.  This is the attempt io_uring makes inline for an
+    ``openat`` (``RESOLVE_CACHED``; the caller passes ``O_NONBLOCK`` as io_uring
+    does, so that a FIFO is not waited for): it never waits for the disk.  Returns
+    the fd, or -1 when the ring must do the open; raises OSError (naming
+    ``filename``) for errors the open itself reports (ENOENT, EACCES, ...).
+    """
+    global open_cached_works
+    how = _OPEN_HOW.pack(flags, mode, RESOLVE_CACHED)
+    fd = _syscall(SYS_OPENAT2, _C_AT_FDCWD, path, how, _C_HOW_SIZE)
+    if fd >= 0:
+        return fd
+    err = ctypes.get_errno()
+    if err in _ASK_THE_RING:
+        if err == errno.ENOSYS:
+            open_cached_works = False
+        return -1
+    raise OSError(err, os.strerror(err), filename)
 
 
 def register(fd: int, opcode: int, arg: object, nr: int) -> int:
