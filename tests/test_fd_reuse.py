@@ -1,14 +1,10 @@
 """Waiting on fds: sock_* waits that end, fail or are cancelled, and fds whose
 reader was just removed (closed files, reused fd numbers, dups).
 
-vif's scheduler can keep an fd registered with epoll after its last reader or
-writer is removed (the next wait usually follows at once) and drop it when an
-event shows nobody wants it, for a backend that sets ``LAZY_UNREGISTER``. The
-shipped epoll backend does not (a reused fd number can be misread, see the last
-test), so every test here runs with eager unregistering (the default) and with
-the lazy mode switched on. They pin down ``remove_reader`` results and the
+vif unregisters an fd from epoll as soon as its last reader or writer is removed,
+as asyncio does. These tests pin down ``remove_reader`` results and the
 registered-fd count, a wait on an fd number that a new file reuses, and a closed
-fd whose file lives on through a dup.
+fd whose file lives on through a dup (also when a new socket reuses the number).
 """
 
 from __future__ import annotations
@@ -17,18 +13,7 @@ import asyncio
 import socket
 import time
 
-import pytest
-from vif_testing import is_reference, registered_fd_count, run
-
-from vif._backends.epoll import EpollBackend
-
-
-@pytest.fixture(params=["eager", "lazy"], autouse=True)
-def unregistering(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """How vif's epoll scheduler drops an fd: at once (the default) or lazily."""
-    if request.param == "lazy":
-        monkeypatch.setattr(EpollBackend, "LAZY_UNREGISTER", True)
-    return request.param
+from vif_testing import registered_fd_count, run
 
 
 async def _recv_after_wait(loop, sock: socket.socket, peer: socket.socket) -> bytes:
@@ -160,20 +145,16 @@ def test_registered_fd_closed_while_alive_through_dup_after_remove_writer(loop_f
     run(loop_factory, main())
 
 
-def test_reused_number_of_fd_alive_through_dup_sees_only_its_own_file(
-    loop_factory, request, unregistering
-):
-    """A kept fd closed while a dup keeps its file open; a new socket gets its
-    number and is waited on at once: the old file's readiness is not the new one's.
+def test_reused_number_of_fd_alive_through_dup_sees_only_its_own_file(loop_factory):
+    """An fd whose reader was removed is closed while a dup keeps its file open; a
+    new socket gets its number and is waited on at once: the old file's readiness
+    is not the new one's.
 
-    epoll still watches the old (file, fd) pair and reports it under the same
-    number, and re-waiting on the number cannot remove it (epoll looks the pair up
-    by the new file): the new socket's reader runs without data, on every poll.
+    Had the removal left the old (file, fd) pair in epoll, epoll would report it
+    under the same number, and re-waiting on the number could not remove it (epoll
+    looks the pair up by the new file): the new socket's reader would run without
+    data, on every poll.
     """
-    if not is_reference(loop_factory) and unregistering == "lazy":
-        request.node.add_marker(
-            pytest.mark.xfail(strict=True, reason="lazy unregistering: stale epoll entry")
-        )
 
     async def main():
         loop = asyncio.get_running_loop()

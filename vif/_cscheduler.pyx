@@ -421,11 +421,9 @@ cdef class TimerHandle(Handle):
 
 
 cdef class FdEntry:
-    """Who waits on one fd: the interest mask, the reader / writer handles, and
-    ``kmask``, what the poller watches (more than ``mask`` while kept lazily)."""
+    """Who waits on one fd: the interest mask and the reader / writer handles."""
 
     cdef public int mask
-    cdef public int kmask
     cdef public object reader
     cdef public object writer
 
@@ -588,7 +586,6 @@ cdef class CScheduler:
     cdef list _spare_ready
     cdef dict _future_kwargs
     cdef bint _wakeup_is_eventfd
-    cdef bint _lazy
     cdef bint _untrack_timers
     cdef epoll_event _events[MAX_EVENTS]
 
@@ -601,7 +598,6 @@ cdef class CScheduler:
         self._READ = backend.READ
         self._WRITE = backend.WRITE
         self._epfd = backend.fileno() if type(backend) is EpollBackend else -1
-        self._lazy = bool(getattr(backend, "LAZY_UNREGISTER", False))
         self._fd_table = {}
         self._timer_seq = 0
         self._ready = []
@@ -626,11 +622,7 @@ cdef class CScheduler:
         self._epfd = -1
 
     def _registered_fd_count(self):
-        cdef Py_ssize_t count = 0
-        for entry in self._fd_table.values():
-            if (<FdEntry>entry).mask:
-                count += 1
-        return count
+        return len(self._fd_table)
 
     def _fd_interest(self, fd):
         entry = self._fd_table.get(fd)
@@ -870,7 +862,7 @@ cdef class CScheduler:
         if entry is None:
             self._ctl(EPOLL_CTL_ADD, fdn, self._READ)
             entry = FdEntry.__new__(FdEntry)
-            entry.mask = entry.kmask = self._READ
+            entry.mask = self._READ
             entry.reader = handle
             entry.writer = None
             self._fd_table[fdn] = entry
@@ -891,7 +883,7 @@ cdef class CScheduler:
         if entry is None:
             self._ctl(EPOLL_CTL_ADD, fdn, self._WRITE)
             entry = FdEntry.__new__(FdEntry)
-            entry.mask = entry.kmask = self._WRITE
+            entry.mask = self._WRITE
             entry.reader = None
             entry.writer = handle
             self._fd_table[fdn] = entry
@@ -967,78 +959,20 @@ cdef class CScheduler:
             PyErr_SetFromErrno(OSError)
         return 0
 
-    # Lazy unregistering (epoll): a removed reader or writer leaves the poller
-    # watching the fd (kmask), as the next wait on it usually follows at once; the
-    # watch is trimmed when an event shows that nobody wants it (_trim). An fd kept
-    # so may meanwhile be closed and its number reused by a new file, which epoll
-    # does not know: waiting on it again always tells epoll (MOD, ADD on ENOENT).
-
     cdef int _want(self, int fd, FdEntry entry, int mask) except -1:
         """Raise the interest in ``fd`` (in the table) to ``mask``."""
-        cdef bint kept = entry.mask == 0
-        if kept or mask & ~entry.kmask:
-            try:
-                self._ctl(EPOLL_CTL_MOD, fd, mask)
-            except BaseException:
-                if kept:
-                    del self._fd_table[fd]  # The poller does not know this fd.
-                raise
-            entry.kmask = mask
+        self._ctl(EPOLL_CTL_MOD, fd, mask)
         entry.mask = mask
         return 0
 
     cdef _drop_interest(self, int fd, FdEntry entry, int bit):
         cdef int mask = entry.mask & ~bit
         entry.mask = mask
-        if self._lazy:
-            return
-        entry.kmask = mask
         if mask:
             self._ctl(EPOLL_CTL_MOD, fd, mask)
         else:
             del self._fd_table[fd]
             self._ctl(EPOLL_CTL_DEL, fd, 0)
-
-    cdef int _trim(self, int fd, FdEntry entry) except -1:
-        """An event came for ``fd`` while the poller watches more than is wanted."""
-        cdef int err
-        if entry.mask:
-            try:
-                self._ctl(EPOLL_CTL_MOD, fd, entry.mask)
-            except OSError as exc:
-                if exc.errno != EBADF:
-                    raise
-                # Closed behind our back while wanted, its file still open
-                # through a dup: epoll cannot be told by fd any more.
-                self._rebuild_poller()
-                return 0
-            entry.kmask = entry.mask
-            return 0
-        del self._fd_table[fd]
-        if self._epfd >= 0:
-            err = self._epoll_ctl(EPOLL_CTL_DEL, fd, 0)
-        else:
-            err = self._backend.forget(fd)
-        if err == ENOENT or err == EBADF:
-            # The event was for a file closed while kept, still open through
-            # a dup (fork, socket.dup()): epoll cannot drop it by fd any more.
-            self._rebuild_poller()
-        elif err:
-            errno = err
-            PyErr_SetFromErrno(OSError)
-        return 0
-
-    def _rebuild_poller(self):
-        """Give the poller a fresh fd set: the wakeup fd and the fds someone waits on."""
-        cdef FdEntry entry
-        for fd in [fd for fd, e in self._fd_table.items() if not (<FdEntry>e).mask]:
-            del self._fd_table[fd]
-        fds = [(self._wakeup_fd, self._READ)]
-        for fd, e in self._fd_table.items():
-            entry = <FdEntry>e
-            entry.kmask = entry.mask
-            fds.append((fd, entry.mask))
-        self._backend.rebuild(fds)
 
     def add_reader(self, fd, callback, *args):
         self._ensure_fd_no_transport(fd)
@@ -1151,8 +1085,6 @@ cdef class CScheduler:
                     self._remove_writer(fd)
                 else:
                     ready.append(handle)
-        if entry.kmask & ~entry.mask:
-            self._trim(fd, entry)
 
     def _process_events(self, events):
         cdef list ready = self._ready

@@ -4,8 +4,8 @@ This is the loop's hot path and the unit a compiled twin replaces. It owns:
 
 * ``_ready``: a deque of handles to run in the next step;
 * ``_scheduled``: a heap of TimerHandles ordered by ``(when, seq)``;
-* ``_fd_table``: fd -> ``[mask, reader handle, writer handle, kernel mask]``, the
-  only record of who waits on what; the backend only knows masks;
+* ``_fd_table``: fd -> ``[mask, reader handle, writer handle]``, the only record
+  of who waits on what; the backend only knows masks;
 * the cross-thread wakeup (``call_soon_threadsafe``).
 
 One step (``_run_once``) drops cancelled timers, polls the backend for at most
@@ -19,18 +19,6 @@ call, far dearer than a typical callback, and a chain of callbacks would
 otherwise pay one per step. I/O is still noticed within that bound, and a step
 that has nothing ready always polls (blocking until the next timer or I/O).
 
-With a backend that sets ``LAZY_UNREGISTER`` (none does by default: see
-vif/_backends/epoll.py for the reused-fd hazard), removing the last reader or writer of
-an fd leaves the poller watching it (the kernel mask): the next wait on the fd
-usually follows at once and then costs one MOD instead of a DEL and an ADD. The
-watch is dropped when an event shows nobody wants it. The entry (mask 0) stays
-in ``_fd_table`` meanwhile but counts for nothing: ``_registered_fd_count`` and
-``_fd_interest`` only see readers and writers. An fd kept so may be closed and
-its number reused by a new file, which epoll does not know: waiting on it again
-always tells epoll (MOD, ADD on ENOENT). If a kept fd was closed while still
-open through a dup, epoll cannot drop it by fd any more: the event that shows
-it makes the scheduler rebuild the poller's set (``_rebuild_poller``).
-
 Wakeups from other threads are coalesced: a thread writes to the wakeup fd only
 when no wakeup is pending. The flag is cleared after the fd is drained, and the
 drain runs before the step looks at ``_ready`` again, so a callback appended by a
@@ -39,7 +27,6 @@ thread that saw the flag set is always seen without a poll.
 
 from __future__ import annotations
 
-import errno
 import heapq
 import itertools
 import logging
@@ -89,7 +76,6 @@ class Scheduler:
         self._READ = self._backend.READ
         self._WRITE = self._backend.WRITE
         self._fd_table: dict[int, list] = {}
-        self._lazy = bool(getattr(self._backend, "LAZY_UNREGISTER", False))
         self._timer_seq = itertools.count().__next__
         self._wakeup = Wakeup()
         self._wakeup_fd = self._wakeup.fileno()
@@ -106,7 +92,7 @@ class Scheduler:
 
     def _registered_fd_count(self) -> int:
         """How many fds user code and transports have readers or writers on."""
-        return sum(1 for entry in self._fd_table.values() if entry[0])
+        return len(self._fd_table)
 
     def _fd_interest(self, fd: int) -> tuple[bool, bool]:
         """Whether a reader and whether a writer is registered for ``fd`` (for reprs)."""
@@ -206,7 +192,7 @@ class Scheduler:
         entry = self._fd_table.get(fd)
         if entry is None:
             self._backend.register(fd, self._READ)
-            self._fd_table[fd] = [self._READ, handle, None, self._READ]
+            self._fd_table[fd] = [self._READ, handle, None]
         else:
             if not entry[0] & self._READ:
                 self._want(fd, entry, entry[0] | self._READ)
@@ -223,7 +209,7 @@ class Scheduler:
         entry = self._fd_table.get(fd)
         if entry is None:
             self._backend.register(fd, self._WRITE)
-            self._fd_table[fd] = [self._WRITE, None, handle, self._WRITE]
+            self._fd_table[fd] = [self._WRITE, None, handle]
         else:
             if not entry[0] & self._WRITE:
                 self._want(fd, entry, entry[0] | self._WRITE)
@@ -265,60 +251,17 @@ class Scheduler:
 
     def _want(self, fd: int, entry: list, mask: int) -> None:
         """Raise the interest in ``fd`` (in the table) to ``mask``."""
-        kept = not entry[0]
-        if kept or mask & ~entry[3]:
-            try:
-                self._backend.modify(fd, mask)
-            except BaseException:
-                if kept:
-                    del self._fd_table[fd]  # The poller does not know this fd.
-                raise
-            entry[3] = mask
+        self._backend.modify(fd, mask)
         entry[0] = mask
 
     def _drop_interest(self, fd: int, entry: list, bit: int) -> None:
         mask = entry[0] & ~bit
         entry[0] = mask
-        if self._lazy:
-            return  # The poller keeps watching until an event shows nobody wants it.
-        entry[3] = mask
         if mask:
             self._backend.modify(fd, mask)
         else:
             del self._fd_table[fd]
             self._backend.unregister(fd)
-
-    def _trim(self, fd: int, entry: list) -> None:
-        """An event came for ``fd`` while the poller watches more than is wanted."""
-        mask = entry[0]
-        if mask:
-            try:
-                self._backend.modify(fd, mask)
-            except OSError as exc:
-                if exc.errno != errno.EBADF:
-                    raise
-                # Closed behind our back while wanted, its file still open
-                # through a dup: epoll cannot be told by fd any more.
-                self._rebuild_poller()
-                return
-            entry[3] = mask
-            return
-        del self._fd_table[fd]
-        if self._backend.forget(fd):
-            # The event was for a file closed while kept, still open through a
-            # dup (fork, socket.dup()): epoll cannot drop it by fd any more.
-            self._rebuild_poller()
-
-    def _rebuild_poller(self) -> None:
-        """Give the poller a fresh fd set: the wakeup fd and the fds someone waits on."""
-        table = self._fd_table
-        for fd in [fd for fd, entry in table.items() if not entry[0]]:
-            del table[fd]
-        fds = [(self._wakeup_fd, self._READ)]
-        for fd, entry in table.items():
-            entry[3] = entry[0]
-            fds.append((fd, entry[0]))
-        self._backend.rebuild(fds)
 
     def add_reader(self, fd, callback, *args) -> None:
         self._ensure_fd_no_transport(fd)
@@ -387,8 +330,6 @@ class Scheduler:
                         self._remove_writer(fd)
                     else:
                         ready.append(handle)
-            if entry[3] & ~entry[0]:
-                self._trim(fd, entry)
 
     def _run_once(self) -> None:
         ready = self._ready

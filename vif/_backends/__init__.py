@@ -16,12 +16,6 @@ ready queue, the timers. A backend provides:
     in error / hung up), so an error wakes whichever side is waiting.
 ``fileno()`` / ``close()``
     The poller's own fd (``-1`` when it has none) and its release.
-``LAZY_UNREGISTER`` (optional, default False)
-    True when the OS poller forgets closed files by itself (epoll): the
-    scheduler may then leave an fd registered after its last reader or writer
-    is gone and drop it when an event shows nobody wants it. Such a backend
-    also offers ``forget(fd)`` (``unregister`` returning the errno, 0 if none)
-    and ``rebuild(fds)`` (watch exactly these ``(fd, mask)`` pairs, afresh).
 
 :func:`default_backend` picks epoll on Linux and a ``selectors``-based backend
 elsewhere. ``VIF_BACKEND=selectors`` forces the fallback.

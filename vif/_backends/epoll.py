@@ -3,22 +3,15 @@
 Interest bits are epoll's own (``EPOLLIN``/``EPOLLOUT``) so that masks pass to the
 kernel untranslated and ``poll`` returns the kernel's list as it is.
 
-epoll forgets a file when its last fd is closed, so the scheduler could leave an
-fd registered after its last reader or writer is removed (``LAZY_UNREGISTER``)
-and drop it only when an event shows nobody wants it (``forget``); a file closed
-while kept but alive through a dup cannot be dropped by fd any more: ``rebuild``
-then starts a fresh epoll set under the same fd number. That mode is off
-(``LAZY_UNREGISTER = False``): when such a file's fd number is reused by a new
-file that is waited on at once, epoll reports the old file under the new one's
-number and nothing can tell the two apart (tests/test_fd_reuse.py shows it). It
-needs a generation kept in epoll's event data, which ``select.epoll`` cannot
-carry; until then every removal is an ``EPOLL_CTL_DEL``, as in asyncio.
+The scheduler unregisters an fd as soon as its last reader or writer is removed
+(``EPOLL_CTL_DEL``, as in asyncio): epoll keys a registration by (file, fd), so
+one left behind for a file closed while a dup keeps it open could not be told
+apart from a new file that reuses the number (tests/test_fd_reuse.py).
 """
 
 from __future__ import annotations
 
 import errno
-import os
 import select
 
 _EPOLLIN = select.EPOLLIN
@@ -30,7 +23,6 @@ class EpollBackend:
 
     READ = _EPOLLIN
     WRITE = _EPOLLOUT
-    LAZY_UNREGISTER = False  # see the module docstring: a reused fd number can be misread
 
     def __init__(self) -> None:
         self._epoll = select.epoll()
@@ -60,33 +52,11 @@ class EpollBackend:
             self._epoll.register(fd, mask)
 
     def unregister(self, fd: int) -> None:
-        self.forget(fd)
-
-    def forget(self, fd: int) -> int:
-        """Unregister ``fd``; return 0, or the errno (ENOENT, EBADF) if epoll had no such fd."""
         try:
             self._epoll.unregister(fd)
         except OSError as exc:
             if exc.errno not in (errno.ENOENT, errno.EBADF):
                 raise
-            return exc.errno
-        return 0
-
-    def rebuild(self, fds: list[tuple[int, int]]) -> None:
-        """Replace the watched set by ``fds`` (``(fd, mask)`` pairs), keeping our fd number."""
-        fresh = select.epoll()
-        try:
-            for fd, mask in fds:
-                if fd == fresh.fileno():
-                    continue  # A closed fd's number, which the fresh set itself now has.
-                try:
-                    fresh.register(fd, mask)
-                except OSError as exc:
-                    if exc.errno != errno.EBADF:
-                        raise
-            os.dup2(fresh.fileno(), self._epoll.fileno(), inheritable=False)
-        finally:
-            fresh.close()
 
     def close(self) -> None:
         self._epoll.close()
