@@ -96,13 +96,13 @@ def read_cached(fd: int, be: RingBackend) -> tuple[bytes, bool]:
     buf = be.take_buffer()
     try:
         n = _preadv(fd, (buf[0],), -1, _RWF_NOWAIT)
+        data = buf[0][:n].tobytes()
     except OSError:  # EAGAIN (not cached), EOPNOTSUPP, ...: the ring will say
         return b"", False
     finally:
         be.give_buffer(buf)
     if n == 0:
         return b"", True
-    data = buf[0][:n].tobytes()
     if n == CHUNK:
         return data, False
     probe = bytearray(1)
