@@ -132,10 +132,29 @@ def test_all_errors_is_unknown_before_3_12(loop_factory):
     assert run(loop_factory, main()) == run(asyncio.SelectorEventLoop, main())
 
 
+class Tracked(asyncio.Protocol):
+    """Server side: counts the connections still open; ``idle`` is set at zero."""
+
+    live = 0
+    idle: asyncio.Event
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        type(self).live += 1
+        type(self).idle.clear()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        type(self).live -= 1
+        if not type(self).live:
+            type(self).idle.set()
+
+
 def test_cancelled_connect_leaves_no_fd(loop_factory):
-    async def main() -> None:
+    async def main() -> tuple[int, int]:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(Echo, "127.0.0.1", 0)
+        Tracked.live = 0
+        Tracked.idle = asyncio.Event()
+        Tracked.idle.set()
+        server = await loop.create_server(Tracked, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         before = open_fd_count()
         for spins in range(4):  # cancelled while connecting, or while making the transport
@@ -149,14 +168,14 @@ def test_cancelled_connect_leaves_no_fd(loop_factory):
                 pass
             else:
                 transport.close()
-        await asyncio.sleep(0)
+        await Tracked.idle.wait()  # the server saw every accepted connection end
+        after = open_fd_count()
         server.close()
         await server.wait_closed()
-        for _ in range(3):
-            await asyncio.sleep(0)
-        assert open_fd_count() <= before
+        return before, after
 
-    run(loop_factory, main())
+    before, after = run(loop_factory, main())
+    assert after == before
 
 
 def test_replaced_sock_connect_is_still_called(loop_factory):
@@ -186,3 +205,88 @@ def test_replaced_sock_connect_is_still_called(loop_factory):
 
     calls, port = run(loop_factory, main())
     assert calls == [("127.0.0.1", port)]
+
+
+def test_steps_replaced_on_a_class_are_still_called(loop_factory, monkeypatch):
+    # After a first connection (the shortcut's checks have run once), steps replaced
+    # on the loop's class and on asyncio's BaseEventLoop are called, as on asyncio.
+    async def main() -> tuple[list, list, int]:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Echo, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport, _ = await loop.create_connection(Client, "127.0.0.1", port)
+        transport.close()
+        via_class, via_asyncio = [], []
+        real_sock_connect = type(loop).sock_connect
+        real_connect_sock = asyncio.BaseEventLoop._connect_sock
+
+        async def sock_connect(self, sock, address):
+            via_class.append(address)
+            return await real_sock_connect(self, sock, address)
+
+        async def connect_sock(self, exceptions, addr_info, local_addr_infos=None):
+            via_asyncio.append(addr_info[4])
+            return await real_connect_sock(self, exceptions, addr_info, local_addr_infos)
+
+        monkeypatch.setattr(type(loop), "sock_connect", sock_connect)
+        monkeypatch.setattr(asyncio.BaseEventLoop, "_connect_sock", connect_sock)
+        try:
+            transport, _ = await loop.create_connection(Client, "127.0.0.1", port)
+            transport.close()
+        finally:
+            monkeypatch.undo()
+            server.close()
+            await server.wait_closed()
+        return via_class, via_asyncio, port
+
+    via_class, via_asyncio, port = run(loop_factory, main())
+    assert via_class == [("127.0.0.1", port)]
+    assert via_asyncio == [("127.0.0.1", port)]
+
+
+def _refused_for_lack_of_fds(**kwargs):
+    import resource
+
+    async def main():
+        spare = os.dup(0)
+        os.close(spare)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (spare, hard))  # no fd left for a socket
+        try:
+            return await _refused("127.0.0.1", 1, **kwargs)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    return main()
+
+
+@pytest.mark.parametrize("all_errors", [
+    pytest.param(False, id="one-error"),
+    pytest.param(True, id="all-errors", marks=pytest.mark.skipif(
+        sys.version_info < (3, 12), reason="all_errors is new in 3.12")),
+])
+def test_no_fd_for_the_socket_raises_what_asyncio_raises(loop_factory, all_errors):
+    kwargs = {"all_errors": True} if all_errors else {}
+    got = run(loop_factory, _refused_for_lack_of_fds(**kwargs))
+    assert got == run(asyncio.SelectorEventLoop, _refused_for_lack_of_fds(**kwargs))
+    assert "Too many open files" in got[1]
+
+
+def test_debug_log_names_the_connection_as_asyncio_does(loop_factory, caplog):
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Echo, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport, _ = await loop.create_connection(Client, "127.0.0.1", str(port))
+        transport.close()
+        server.close()
+        await server.wait_closed()
+        return str(port)
+
+    with caplog.at_level("DEBUG", logger="asyncio"):
+        port = run(loop_factory, main(), debug=True)
+    records = [r for r in caplog.records if "connected to" in r.getMessage()]
+    assert len(records) == 1
+    sock_arg, host, port_arg = records[0].args[:3]
+    assert type(sock_arg).__name__ == "TransportSocket"
+    assert (host, port_arg) == ("127.0.0.1", port)

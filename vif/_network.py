@@ -18,6 +18,7 @@ import stat
 import sys
 from asyncio import base_events, constants, sslproto, tasks, trsock
 
+from ._sockops import SockOps
 from ._transports.base import family_and_type
 from ._transports.datagram import DatagramTransport
 from ._transports.pipes import ReadPipeTransport, WritePipeTransport
@@ -32,24 +33,6 @@ _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 _SOCKET = socket.socket
 _SOCK_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
-# What create_connection's numeric-host shortcut stands in for (see
-# Network._plain_connect_is_ours); per loop class, whether they are all the stock ones.
-_PLAIN_CONNECT_STEPS = frozenset({
-    "_ensure_resolved", "_connect_sock", "sock_connect", "_sock_connect",
-    "_create_connection_transport", "_make_socket_transport",
-})
-_plain_connect_types: dict[type, bool] = {}
-
-
-def _plain_connect_owners() -> tuple[tuple[type, tuple[str, ...]], ...]:
-    from ._sockops import SockOps
-
-    return (
-        (base_events.BaseEventLoop,
-         ("_ensure_resolved", "_connect_sock", "_create_connection_transport")),
-        (SockOps, ("sock_connect", "_sock_connect")),
-        (Network, ("_make_socket_transport",)),
-    )
 
 
 def _numeric_port(port) -> bool:
@@ -444,7 +427,8 @@ class Network:
         ):
             info = base_events._ipaddr_info(host, port, family, socket.SOCK_STREAM, proto)
             if info is not None:
-                return await self._connect_numeric(protocol_factory, info, all_errors)
+                return await self._connect_numeric(protocol_factory, info, all_errors,
+                                                   host, port)
         kwargs = {"all_errors": all_errors} if sys.version_info >= (3, 12) else {}
         return await super().create_connection(
             protocol_factory, host, port, ssl=ssl, family=family, proto=proto, flags=flags,
@@ -458,21 +442,23 @@ class Network:
         """Whether the steps create_connection takes are asyncio's and vif's own.
 
         The numeric-host shortcut below does what they do without calling them; a
-        subclass or a test that replaced one of them (or the socket module) gets the
-        full path that calls it.
+        loop, loop class or asyncio class on which one of them was replaced (a
+        subclass, a test's mock) -- or a patched socket module -- gets asyncio's
+        full path, which calls it.
         """
         if _PLAIN_CONNECT_STEPS & self.__dict__.keys():
             return False
         cls = type(self)
-        ours = _plain_connect_types.get(cls)
-        if ours is None:
-            ours = _plain_connect_types[cls] = all(
-                getattr(cls, name) is getattr(owner, name)
-                for owner, names in _plain_connect_owners() for name in names
-            )
-        return ours and base_events.socket is socket and socket.socket is _SOCKET
+        for name, original in _ORIGINAL_STEPS:
+            if getattr(cls, name) is not original:
+                return False
+        return (
+            base_events.BaseEventLoop.create_connection is _ORIGINAL_CREATE
+            and base_events.socket is socket
+            and socket.socket is _SOCKET
+        )
 
-    async def _connect_numeric(self, protocol_factory, info, all_errors):
+    async def _connect_numeric(self, protocol_factory, info, all_errors, host, port):
         """create_connection to one numeric address: asyncio's steps, without the
         second resolution in sock_connect and with a socket created non-blocking.
 
@@ -481,12 +467,12 @@ class Network:
         error comes after the wait), the same transport and waiter.
         """
         family, type_, proto, _, address = info
-        if _SOCK_NONBLOCK:
-            sock = socket.socket(family, type_ | _SOCK_NONBLOCK, proto)
-        else:
-            sock = socket.socket(family, type_, proto)
+        sock = None
         try:
-            if not _SOCK_NONBLOCK:
+            if _SOCK_NONBLOCK:
+                sock = socket.socket(family, type_ | _SOCK_NONBLOCK, proto)
+            else:
+                sock = socket.socket(family, type_, proto)
                 sock.setblocking(False)
             fut = self.create_future()
             self._sock_connect(fut, sock, address)
@@ -495,12 +481,14 @@ class Network:
             finally:
                 fut = None  # Break the cycle through a connect exception.
         except OSError as exc:
-            sock.close()
+            if sock is not None:
+                sock.close()
             if all_errors:
                 raise ExceptionGroup("create_connection failed", [exc]) from None
             raise
         except BaseException:
-            sock.close()
+            if sock is not None:
+                sock.close()
             raise
         protocol = protocol_factory()
         waiter = self.create_future()
@@ -511,8 +499,8 @@ class Network:
             transport.close()
             raise
         if self._debug:
-            logger.debug("%r connected to %s:%r: (%r, %r)", sock, address[0], address[1],
-                         transport, protocol)
+            logger.debug("%r connected to %s:%r: (%r, %r)", transport.get_extra_info("socket"),
+                         host, port, transport, protocol)
         return transport, protocol
 
     # -- name resolution -------------------------------------------------------------
@@ -531,3 +519,20 @@ class Network:
         if flags & _NUMERIC_NAME_FLAGS == _NUMERIC_NAME_FLAGS:
             return socket.getnameinfo(sockaddr, flags)
         return await self.run_in_executor(None, socket.getnameinfo, sockaddr, flags)
+
+
+# The stock steps create_connection's numeric-host shortcut stands in for, as they
+# were at import (see Network._plain_connect_is_ours): replacing any of them later,
+# on a loop, its class or asyncio's, turns the shortcut off.
+_ORIGINAL_STEPS = tuple(
+    (name, getattr(owner, name))
+    for owner, names in (
+        (base_events.BaseEventLoop,
+         ("_ensure_resolved", "_connect_sock", "_create_connection_transport")),
+        (SockOps, ("sock_connect", "_sock_connect")),
+        (Network, ("_make_socket_transport",)),
+    )
+    for name in names
+)
+_PLAIN_CONNECT_STEPS = frozenset(name for name, _ in _ORIGINAL_STEPS)
+_ORIGINAL_CREATE = base_events.BaseEventLoop.create_connection
