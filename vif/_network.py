@@ -460,7 +460,8 @@ class Network:
 
     async def _connect_numeric(self, protocol_factory, info, all_errors, host, port):
         """create_connection to one numeric address: asyncio's steps, without the
-        second resolution in sock_connect and with a socket created non-blocking.
+        second resolution in sock_connect and with a socket created non-blocking
+        (then asyncio's _create_connection_transport, as create_connection does).
 
         The outcome is asyncio's: the same socket (family, proto, TCP_NODELAY), the
         same exceptions (connect(2)'s own, or "Connect call failed (addr)" when the
@@ -469,10 +470,8 @@ class Network:
         family, type_, proto, _, address = info
         sock = None
         try:
-            if _SOCK_NONBLOCK:
-                sock = socket.socket(family, type_ | _SOCK_NONBLOCK, proto)
-            else:
-                sock = socket.socket(family, type_, proto)
+            sock = socket.socket(family, type_ | _SOCK_NONBLOCK, proto)
+            if not _SOCK_NONBLOCK:
                 sock.setblocking(False)
             fut = self.create_future()
             self._sock_connect(fut, sock, address)
@@ -490,14 +489,8 @@ class Network:
             if sock is not None:
                 sock.close()
             raise
-        protocol = protocol_factory()
-        waiter = self.create_future()
-        transport = self._make_socket_transport(sock, protocol, waiter)
-        try:
-            await waiter
-        except BaseException:
-            transport.close()
-            raise
+        transport, protocol = await self._create_connection_transport(
+            sock, protocol_factory, None, None)
         if self._debug:
             logger.debug("%r connected to %s:%r: (%r, %r)", transport.get_extra_info("socket"),
                          host, port, transport, protocol)
@@ -527,10 +520,8 @@ class Network:
 _ORIGINAL_STEPS = tuple(
     (name, getattr(owner, name))
     for owner, names in (
-        (base_events.BaseEventLoop,
-         ("_ensure_resolved", "_connect_sock", "_create_connection_transport")),
+        (base_events.BaseEventLoop, ("_ensure_resolved", "_connect_sock")),
         (SockOps, ("sock_connect", "_sock_connect")),
-        (Network, ("_make_socket_transport",)),
     )
     for name in names
 )

@@ -727,9 +727,7 @@ class RingBackend:
                 op.split(size, pos, _PARTS)
                 return head + await self._run(op)
         op.start(size, 0 < size < CHUNK and known)
-        if head:
-            return head + await self._run(op)
-        return await self._run(op)
+        return head + await self._run(op)  # (b"" + data is data itself, not a copy)
 
     async def write(self, fd: int, data: bytes, offset: int = -1) -> int:
         """Write all of ``data`` (short writes are continued); returns ``len(data)``."""
