@@ -23,6 +23,11 @@ from vif_testing import Echo, ipv6_available, is_reference, open_fd_count, run, 
 class Client(asyncio.Protocol):
     def __init__(self) -> None:
         self.got = asyncio.get_running_loop().create_future()
+        self.lost = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         if not self.got.done():
@@ -133,14 +138,20 @@ def test_all_errors_is_unknown_before_3_12(loop_factory):
 
 
 class Tracked(asyncio.Protocol):
-    """Server side: counts the connections still open; ``idle`` is set at zero."""
+    """Server side: counts the connections still open; ``idle`` is set at zero;
+    ``greeted`` resolves when a connection sends data."""
 
     live = 0
     idle: asyncio.Event
+    greeted: asyncio.Future
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         type(self).live += 1
         type(self).idle.clear()
+
+    def data_received(self, data: bytes) -> None:
+        if not type(self).greeted.done():
+            type(self).greeted.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
         type(self).live -= 1
@@ -154,6 +165,7 @@ def test_cancelled_connect_leaves_no_fd(loop_factory):
         Tracked.live = 0
         Tracked.idle = asyncio.Event()
         Tracked.idle.set()
+        Tracked.greeted = loop.create_future()
         server = await loop.create_server(Tracked, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         before = open_fd_count()
@@ -163,11 +175,19 @@ def test_cancelled_connect_leaves_no_fd(loop_factory):
                 await asyncio.sleep(0)
             task.cancel()
             try:
-                transport, _ = await task
+                transport, protocol = await task
             except asyncio.CancelledError:
                 pass
             else:
                 transport.close()
+                await protocol.lost
+        # A last connection says hello: once the server has it, it has accepted every
+        # connection queued before it (accept takes them in order).
+        transport, protocol = await loop.create_connection(Client, "127.0.0.1", port)
+        transport.write(b"hello")
+        await Tracked.greeted
+        transport.close()
+        await protocol.lost
         await Tracked.idle.wait()  # the server saw every accepted connection end
         after = open_fd_count()
         server.close()
