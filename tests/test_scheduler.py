@@ -150,10 +150,11 @@ def test_get_debug_follows_set_debug(loop_factory):
         loop.close()
 
 
-def test_timer_context_is_the_context_when_scheduled(loop_factory):
-    """A timer runs in a copy of the context of call_later: later changes on either
-    side stay apart, and two timers do not share one (the compiled loop makes a
-    timer's Context only when it runs or is asked for it)."""
+@pytest.mark.parametrize("schedule", ["call_later", "call_soon", "call_soon_threadsafe"])
+def test_callback_context_is_the_context_when_scheduled(loop_factory, schedule):
+    """A callback runs in a copy of the context it was scheduled in: later changes
+    on either side stay apart, and two callbacks do not share one (the compiled loop
+    makes a handle's Context only when it runs or is asked for it)."""
     import contextvars
 
     var = contextvars.ContextVar("var", default="unset")
@@ -165,14 +166,21 @@ def test_timer_context_is_the_context_when_scheduled(loop_factory):
 
     async def main():
         loop = asyncio.get_running_loop()
+        if schedule == "call_later":
+            delays = iter([0.001, 0.002, 0.003, 0.001])
+
+            def call(*args):
+                return loop.call_later(next(delays), *args)
+        else:
+            call = getattr(loop, schedule)
         var.set("before")
-        first = loop.call_later(0.001, report, "first")
-        second = loop.call_later(0.002, report, "second")
-        asked = loop.call_later(0.003, report, "asked")
+        first = call(report, "first")
+        second = call(report, "second")
+        asked = call(report, "asked")
         ctx = asked._context
         assert asked._context is ctx and ctx[var] == "before"
         var.set("after")
-        cancelled = loop.call_later(0.001, report, "cancelled")
+        cancelled = call(report, "cancelled")
         cancelled.cancel()
         assert cancelled._context[var] == "after"
         await asyncio.sleep(0.05)
@@ -222,6 +230,73 @@ def test_cycle_through_a_timer_is_collected(loop_factory, ending):
         assert ref() is None
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("ending", ["ran", "cancelled", "pending at stop"])
+@pytest.mark.parametrize("schedule", ["call_soon", "call_soon_threadsafe"])
+def test_cycle_through_a_queued_handle_is_collected(loop_factory, schedule, ending):
+    """An object that keeps the handle of its own callback (a cycle) is collected
+    once the loop lets go of the handle.
+
+    The compiled loop hides handles from the garbage collector while they wait in
+    its ready queue; a handle something else still holds must be visible again when
+    the step takes it out, or when the loop stops with it queued.
+    """
+    import gc
+    import weakref
+
+    class Owner:
+        def __init__(self, loop):
+            self.handle = getattr(loop, schedule)(self.fire)
+
+        def fire(self):
+            pass
+
+    loop = loop_factory()
+    try:
+
+        async def main():
+            running = asyncio.get_running_loop()
+            owner = Owner(running)
+            if ending == "cancelled":
+                owner.handle.cancel()
+            if ending == "pending at stop":
+                running.stop()  # run_until_complete's own stop comes later: owner stays queued
+                return weakref.ref(owner)
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            return weakref.ref(owner)
+
+        if ending == "pending at stop":
+            task = loop.create_task(main())
+            loop.run_forever()
+            ref = task.result()
+            assert len(loop._ready) >= 1
+            loop._ready.clear()  # what close() does to the queue
+        else:
+            ref = loop.run_until_complete(main())
+        gc.collect()
+        assert ref() is None
+    finally:
+        loop.close()
+
+
+def test_queued_handles_wait_outside_the_collector(loop_factory):
+    """While the compiled loop runs, what call_soon queues is not tracked by the
+    garbage collector until the step takes it; the pure loop leaves that to Python."""
+    import gc
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        kept = loop.call_soon(print)
+        kept.cancel()
+        tracked = gc.is_tracked(kept)
+        await asyncio.sleep(0)
+        return tracked, gc.is_tracked(kept)
+
+    while_queued, after = run(loop_factory, main())
+    assert after is True
+    assert while_queued is (loop_factory.__name__ != "CEventLoop")
 
 
 def test_timer_taken_by_an_overridden_run_once_is_collectable(loop_factory):

@@ -30,7 +30,7 @@ cimport cython
 from cpython.buffer cimport PyBUF_WRITABLE, PyBuffer_IsContiguous, PyBuffer_Release, PyObject_GetBuffer
 from cpython.object cimport PyObject, PyObject_Call
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
-from cpython.ref cimport Py_DECREF
+from cpython.ref cimport Py_DECREF, Py_REFCNT
 from libc.errno cimport EBADF, EEXIST, EINTR, ENOENT, errno
 from libc.stdint cimport uint64_t
 
@@ -129,12 +129,12 @@ cdef extern from *:
     unsigned int vif_type_tag(PyObject *o)
     unsigned long long vif_dict_version(PyObject *d)
 
-# A timer's context, made when it is needed. asyncio's handles copy the current
+# A handle's context, made when it is needed. asyncio's handles copy the current
 # context (a new Context, tracked by the garbage collector) when they are made;
-# a timer keeps the current context's variables instead (an immutable mapping
-# shared with the context) and makes its Context from them when it runs or is
-# asked for it: the same variables, and no object of its own for a timer that is
-# cancelled first. This needs the layout of CPython's Context (unchanged since
+# vif's keep the current context's variables instead (an immutable mapping
+# shared with the context) and make their Context from them when they run or are
+# asked for it: the same variables, no object of its own for a handle cancelled
+# first, and none for the garbage collector to walk while handles wait. This needs the layout of CPython's Context (unchanged since
 # 3.7); _LAZY_CONTEXT checks it at import and falls back to copying.
 cdef extern from *:
     """
@@ -240,7 +240,7 @@ cdef class Handle:
     cdef public object _source_traceback
     cdef public object _repr
     cdef object _ctx        # the context, or None while only _ctx_vars are kept
-    cdef object _ctx_vars   # the variables of a context not made yet (timers)
+    cdef object _ctx_vars   # the variables of a context not made yet
     cdef object __weakref__
 
     def __init__(self, callback, args, loop, context=None):
@@ -482,10 +482,25 @@ cdef inline int _heap_push(list heap, TimerHandle timer) except -1:
 # through a timer is collected as before once the heap lets go of it. The
 # collector never frees too much this way: what an untracked object refers to
 # only counts as reachable.
+#
+# Handles queued by call_soon and call_soon_threadsafe while the loop runs are
+# kept out of the collector the same way while they wait in the ready queue
+# (100k tasks that each yield queue 100k handles; a thread that calls
+# call_soon_threadsafe faster than the loop runs them, more). When the step takes
+# a handle out, it is tracked again if anything but the step still refers to it
+# (the caller kept it: it may be part of a cycle); otherwise it dies after it ran.
+# Handles still queued when run_forever() returns are tracked again.
 
 cdef inline void _track(object timer) noexcept:
     if not PyObject_GC_IsTracked(<PyObject*>timer):
         PyObject_GC_Track(<void*>timer)
+
+
+cdef inline void _track_if_shared(object handle) noexcept:
+    """Track a handle the step took out of the ready queue if anything but the
+    step's two references (the loop variables) still holds it."""
+    if Py_REFCNT(handle) > 2:
+        _track(handle)
 
 
 cdef inline TimerHandle _heap_pop(list heap):
@@ -501,11 +516,24 @@ cdef inline TimerHandle _heap_pop(list heap):
     return <TimerHandle>last
 
 
-cdef inline Handle _new_handle(object callback, object args, object loop, object context, bint debug):
-    cdef Handle handle = Handle.__new__(Handle)
+cdef inline void _set_context(Handle handle, object context) noexcept:
+    """Give a new handle ``context``, or (None) the current context's variables, its
+    Context made when the handle runs or is asked for it (see _LAZY_CONTEXT): for a
+    handle that waits in the ready queue or the heap, a Context that exists only
+    while its callback runs."""
+    cdef PyObject *ctx_vars
     if context is None:
+        ctx_vars = vif_current_vars() if _LAZY_CONTEXT else NULL
+        if ctx_vars != NULL:
+            handle._ctx_vars = <object>ctx_vars
+            return
         context = PyContext_CopyCurrent()
     handle._ctx = context
+
+
+cdef inline Handle _new_handle(object callback, object args, object loop, object context, bint debug):
+    cdef Handle handle = Handle.__new__(Handle)
+    _set_context(handle, context)
     handle._loop = loop
     handle._callback = callback
     handle._args = args
@@ -586,7 +614,7 @@ cdef class CScheduler:
     cdef list _spare_ready
     cdef dict _future_kwargs
     cdef bint _wakeup_is_eventfd
-    cdef bint _untrack_timers
+    cdef bint _untrack
     cdef epoll_event _events[MAX_EVENTS]
 
     def _init_scheduler(self, backend=None):
@@ -685,6 +713,14 @@ cdef class CScheduler:
 
     # -- scheduling ----------------------------------------------------------
 
+    cdef inline int _queue(self, Handle handle) except -1:
+        """Append a new handle to the ready queue, out of the collector while the
+        loop runs (see _track)."""
+        if self._untrack:
+            PyObject_GC_UnTrack(<void*>handle)
+        (<list>self._ready).append(handle)
+        return 0
+
     def call_soon(self, callback, *args, context=None):
         if self._closed:
             raise RuntimeError("Event loop is closed")
@@ -694,14 +730,14 @@ cdef class CScheduler:
         cdef Handle handle = _new_handle(callback, args, self, context, self._debug)
         if handle._source_traceback:
             del handle._source_traceback[-1]
-        (<list>self._ready).append(handle)
+        self._queue(handle)
         return handle
 
     def _call_soon(self, callback, args, context):
         cdef Handle handle = _new_handle(callback, args, self, context, self._debug)
         if handle._source_traceback:
             del handle._source_traceback[-1]
-        (<list>self._ready).append(handle)
+        self._queue(handle)
         return handle
 
     def _make_handle(self, callback, args, context=None):
@@ -740,15 +776,7 @@ cdef class CScheduler:
             self._check_thread()
             check_callback(callback, "call_at")
         cdef TimerHandle timer = TimerHandle.__new__(TimerHandle)
-        cdef PyObject *ctx_vars
-        if context is None:
-            ctx_vars = vif_current_vars() if _LAZY_CONTEXT else NULL
-            if ctx_vars != NULL:
-                timer._ctx_vars = <object>ctx_vars
-            else:
-                timer._ctx = PyContext_CopyCurrent()
-        else:
-            timer._ctx = context
+        _set_context(timer, context)
         timer._loop = self
         timer._callback = callback
         timer._args = args
@@ -763,7 +791,7 @@ cdef class CScheduler:
         self._timer_seq += 1
         _heap_push(self._scheduled, timer)
         timer._scheduled = True
-        if self._untrack_timers:
+        if self._untrack:
             PyObject_GC_UnTrack(<void*>timer)  # See _track.
         return timer
 
@@ -779,7 +807,7 @@ cdef class CScheduler:
         cdef Handle handle = _new_handle(callback, args, self, context, self._debug)
         if handle._source_traceback:
             del handle._source_traceback[-1]
-        (<list>self._ready).append(handle)
+        self._queue(handle)
         if not self._wake_pending:
             self._wake_pending = True
             self._wake()
@@ -1041,7 +1069,7 @@ cdef class CScheduler:
         self._traced_until = -1
         # Only this class's own step pops the heap and tracks what it pops: an
         # overridden _run_once might take timers out with plain heapq.
-        self._untrack_timers = native
+        self._untrack = native
         try:
             while True:
                 if native:
@@ -1051,10 +1079,13 @@ cdef class CScheduler:
                 if self._stopping:
                     break
         finally:
-            self._untrack_timers = False
+            self._untrack = False
             for timer in self._scheduled:
                 if isinstance(timer, TimerHandle):
                     _track(timer)
+            for handle in self._ready:
+                if isinstance(handle, Handle):
+                    _track(handle)
         return 0
 
     cdef inline void _queue_io(self, list ready, int fd, unsigned int ev) except *:
@@ -1229,6 +1260,7 @@ cdef class CScheduler:
                 # garbage collector's allocation count (and its work) low.
                 todo[i] = None
                 i += 1
+                _track_if_shared(handle)
                 if not handle._cancelled:
                     handle._run_c()
         finally:
@@ -1289,6 +1321,8 @@ cdef class CScheduler:
                 todo[i] = None
                 i += 1
                 is_c = isinstance(handle, Handle)
+                if is_c:
+                    _track(handle)
                 if (<Handle>handle)._cancelled if is_c else handle._cancelled:
                     continue
                 try:
@@ -1327,6 +1361,7 @@ cdef class CScheduler:
                 todo[i] = None
                 i += 1
                 if type(item) is Handle or isinstance(item, Handle):
+                    _track(item)
                     if (<Handle>item)._cancelled:
                         continue
                     callback = (<Handle>item)._callback
