@@ -325,3 +325,30 @@ def test_close_flushes_buffer(loop_factory):
         return sink.count
 
     assert run(loop_factory, main()) == BIG
+
+
+def test_fd_of_a_live_transport_refuses_add_reader(loop_factory):
+    """add_reader/add_writer on a socket a transport owns raise RuntimeError, as in
+    asyncio; once the transport is closed the fd is free again."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, client, peer = await connect_pair(loop)
+        fd = tr.get_extra_info("socket").fileno()
+        for add in (loop.add_reader, loop.add_writer):
+            with pytest.raises(RuntimeError, match=r"^File descriptor \d+ is used by transport <"):
+                add(fd, print)
+        tr.close()
+        await client.lost
+        # The number may now be anyone's: a new socket gets it without complaint.
+        probe = socket.socket()
+        try:
+            loop.add_reader(probe.fileno(), print)
+            assert loop.remove_reader(probe.fileno())
+        finally:
+            probe.close()
+        peer.transport.close()
+        await peer.lost
+        await close_server(server)
+
+    run(loop_factory, main())

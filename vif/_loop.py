@@ -46,7 +46,11 @@ class Lifecycle:
         # into a fresh 256 KiB bytes object instead costs malloc an mmap(),
         # an mremap() and a munmap() per read.
         self._recv_view = memoryview(bytearray(RECV_BUFFER_SIZE))
-        self._transports = weakref.WeakValueDictionary()
+        # fd -> weak reference to the transport that owns it (for
+        # _ensure_fd_no_transport). Plain weakrefs in a plain dict: a
+        # WeakValueDictionary runs three Python functions per transport made
+        # and one more as it dies. A dead reference stays until its fd is reused.
+        self._transports: dict[int, weakref.ref] = {}
         self._unix_server_sockets = {}
         self._init_scheduler(backend)
         self._init_signals()

@@ -286,9 +286,7 @@ class Scheduler:
                 fileno = int(fileno.fileno())
             except (AttributeError, TypeError, ValueError):
                 raise ValueError(f"Invalid file object: {fd!r}") from None
-        # The WeakValueDictionary's own dict: its get() raises and catches a
-        # KeyError for every fd without a transport, the common case.
-        ref = self._transports.data.get(fileno)
+        ref = self._transports.get(fileno)  # see Lifecycle.__init__
         transport = None if ref is None else ref()
         if transport is not None and not transport.is_closing():
             raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")

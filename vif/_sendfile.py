@@ -12,6 +12,7 @@ import errno
 import io
 import os
 import sys
+import weakref
 from asyncio import exceptions
 
 
@@ -118,4 +119,4 @@ class Sendfile:
             transp._reset_empty_waiter()
             if resume_reading:
                 transp.resume_reading()
-            self._transports[transp._sock_fd] = transp
+            self._transports[transp._sock_fd] = weakref.ref(transp)

@@ -19,11 +19,13 @@ import inspect
 import logging
 import socket
 import warnings
+import weakref
 from asyncio import base_events, transports, trsock
 from collections import deque
 from typing import Any
 
 logger = logging.getLogger("asyncio")
+_weakref = weakref.ref
 
 # asyncio's Server counts its connections through _attach/_detach; from 3.12.1
 # on they take the transport (for close_clients/abort_clients).
@@ -195,7 +197,7 @@ class SocketTransport(FlowControl):
         self._paused = False
         if server is not None:
             server_attach(server, self)
-        loop._transports[self._sock_fd] = self
+        loop._transports[self._sock_fd] = _weakref(self)
 
     def __repr__(self) -> str:
         info = [self.__class__.__name__]
