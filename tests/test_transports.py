@@ -6,7 +6,7 @@ import asyncio
 import socket
 
 import pytest
-from vif_testing import Recorder, ServerProtocols, run
+from vif_testing import Recorder, ServerProtocols, is_reference, run
 
 HOST = "127.0.0.1"
 BIG = 16 * 1024 * 1024  # far more than the kernel socket buffers absorb
@@ -352,3 +352,36 @@ def test_fd_of_a_live_transport_refuses_add_reader(loop_factory):
         await close_server(server)
 
     run(loop_factory, main())
+
+
+def test_closed_transports_are_freed_without_the_collector(loop_factory):
+    """Once connection_lost has run, nothing keeps a vif transport in a reference
+    cycle: it (and, through it, the loop's receive buffer) is freed at once, not at
+    the next collection. (asyncio's selector transports keep a bound method of
+    their own, so they wait for the collector.)"""
+    import gc
+    import weakref
+
+    if is_reference(loop_factory):
+        pytest.skip("asyncio's transports are freed by the garbage collector")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, client, peer = await connect_pair(loop)
+        tr.write(b"ping")
+        await peer.wait_bytes(4)
+        refs = [weakref.ref(tr), weakref.ref(peer.transport)]
+        tr.close()
+        await client.lost
+        await peer.lost
+        await close_server(server)
+        return refs
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        refs = run(loop_factory, main())
+        assert [ref() for ref in refs] == [None, None]
+    finally:
+        if enabled:
+            gc.enable()

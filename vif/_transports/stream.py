@@ -254,6 +254,10 @@ class StreamTransport(SocketTransport):
 
     def _call_connection_lost(self, exc) -> None:
         super()._call_connection_lost(exc)
+        # A bound method of this transport, kept on it: a reference cycle that
+        # would leave the transport (and the loop's receive buffer, through
+        # _recv_view) to the garbage collector instead of freeing it here.
+        self._read_ready = None
         if self._empty_waiter is not None:
             self._empty_waiter.set_exception(ConnectionError("Connection is closed by peer"))
 
