@@ -385,3 +385,21 @@ def test_closed_transports_are_freed_without_the_collector(loop_factory):
     finally:
         if enabled:
             gc.enable()
+
+
+def test_receive_buffer_starts_on_a_cache_line(loop_factory):
+    """The kernel copies received data into the loop's receive buffer; off the
+    cache-line grid (a large bytearray starts 16 bytes into its page) that copy
+    made a 16 KiB echo about 1.6x slower. vif's buffer is page-aligned."""
+    import ctypes
+
+    if is_reference(loop_factory):
+        pytest.skip("a vif loop's own receive buffer")
+    loop = loop_factory()
+    try:
+        view = loop._recv_view
+        assert not view.readonly and len(view) >= 64 * 1024
+        address = ctypes.addressof(ctypes.c_char.from_buffer(view))
+        assert address % 4096 == 0
+    finally:
+        loop.close()

@@ -21,6 +21,7 @@ scheduler in place of :class:`~vif._scheduler.Scheduler`.
 
 from __future__ import annotations
 
+import mmap
 import weakref
 from asyncio import base_events
 
@@ -36,6 +37,19 @@ from ._subprocess import Subprocesses
 RECV_BUFFER_SIZE = 256 * 1024
 
 
+def receive_buffer(size: int) -> mmap.mmap:
+    """A writable buffer of ``size`` bytes that starts on a page boundary.
+
+    The kernel copies what a socket received into it. Where that copy starts
+    within a cache line matters: a ``bytearray`` of this size is an mmap()'d
+    malloc chunk whose data starts 16 bytes into its page, and a 16 KiB
+    loopback echo then measured about 1.6x the time of a page-aligned buffer
+    (``rep movsb`` to a destination off the cache-line grid). An anonymous
+    mapping is page-aligned by construction.
+    """
+    return mmap.mmap(-1, size)
+
+
 class Lifecycle:
     """Creating and closing a loop: what every part needs set up and torn down."""
 
@@ -45,7 +59,7 @@ class Lifecycle:
         # a read lands here and only the bytes received are copied out. Reading
         # into a fresh 256 KiB bytes object instead costs malloc an mmap(),
         # an mremap() and a munmap() per read.
-        self._recv_view = memoryview(bytearray(RECV_BUFFER_SIZE))
+        self._recv_view = memoryview(receive_buffer(RECV_BUFFER_SIZE))
         # fd -> weak reference to the transport that owns it (for
         # _ensure_fd_no_transport). Plain weakrefs in a plain dict: a
         # WeakValueDictionary runs three Python functions per transport made
