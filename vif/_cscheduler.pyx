@@ -134,8 +134,9 @@ cdef extern from *:
 # vif's keep the current context's variables instead (an immutable mapping
 # shared with the context) and make their Context from them when they run or are
 # asked for it: the same variables, no object of its own for a handle cancelled
-# first, and none for the garbage collector to walk while handles wait. This needs the layout of CPython's Context (unchanged since
-# 3.7); _LAZY_CONTEXT checks it at import and falls back to copying.
+# first, and none for the garbage collector to walk while handles wait. This
+# needs the layout of CPython's Context (unchanged since 3.7); _LAZY_CONTEXT
+# checks it at import and falls back to copying.
 cdef extern from *:
     """
     #if PY_VERSION_HEX >= 0x03070000 && PY_VERSION_HEX < 0x030F0000 && !defined(PYPY_VERSION)
@@ -516,7 +517,7 @@ cdef inline TimerHandle _heap_pop(list heap):
     return <TimerHandle>last
 
 
-cdef inline void _set_context(Handle handle, object context) noexcept:
+cdef inline int _set_context(Handle handle, object context) except -1:
     """Give a new handle ``context``, or (None) the current context's variables, its
     Context made when the handle runs or is asked for it (see _LAZY_CONTEXT): for a
     handle that waits in the ready queue or the heap, a Context that exists only
@@ -526,9 +527,10 @@ cdef inline void _set_context(Handle handle, object context) noexcept:
         ctx_vars = vif_current_vars() if _LAZY_CONTEXT else NULL
         if ctx_vars != NULL:
             handle._ctx_vars = <object>ctx_vars
-            return
+            return 0
         context = PyContext_CopyCurrent()
     handle._ctx = context
+    return 0
 
 
 cdef inline Handle _new_handle(object callback, object args, object loop, object context, bint debug):
