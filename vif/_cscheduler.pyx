@@ -718,7 +718,7 @@ cdef class CScheduler:
     cdef inline int _queue(self, Handle handle) except -1:
         """Append a new handle to the ready queue, out of the collector while the
         loop runs (see _track)."""
-        if self._untrack:
+        if self._untrack and self._tracer is None:  # a traced step tracks what it runs
             PyObject_GC_UnTrack(<void*>handle)
         (<list>self._ready).append(handle)
         return 0
