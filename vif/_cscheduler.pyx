@@ -497,6 +497,14 @@ cdef inline void _track(object timer) noexcept:
         PyObject_GC_Track(<void*>timer)
 
 
+cdef void _track_handles(list queue) noexcept:
+    """Track every vif handle still in ``queue`` (the heap or the ready queue) as
+    run_forever() returns; foreign objects put there are left as they are."""
+    for handle in queue:
+        if isinstance(handle, Handle):
+            _track(handle)
+
+
 cdef inline void _track_if_shared(object handle) noexcept:
     """Track a handle the step took out of the ready queue if anything but the
     step's two references (the loop variables) still holds it."""
@@ -1080,12 +1088,8 @@ cdef class CScheduler:
                     break
         finally:
             self._untrack = False
-            for timer in self._scheduled:
-                if isinstance(timer, TimerHandle):
-                    _track(timer)
-            for handle in self._ready:
-                if isinstance(handle, Handle):
-                    _track(handle)
+            _track_handles(self._scheduled)
+            _track_handles(self._ready)
         return 0
 
     cdef inline void _queue_io(self, list ready, int fd, unsigned int ev) except *:
