@@ -2,9 +2,12 @@
 reader was just removed (closed files, reused fd numbers, dups).
 
 vif unregisters an fd from epoll as soon as its last reader or writer is removed,
-as asyncio does. These tests pin down ``remove_reader`` results and the
-registered-fd count, a wait on an fd number that a new file reuses, and a closed
-fd whose file lives on through a dup (also when a new socket reuses the number).
+as asyncio does, except after a sock_* wait that its event ended: that one-shot
+registration stays, silent, until the next wait re-arms it (vif/_scheduler.py).
+These tests pin down ``remove_reader`` results and the registered-fd count, a wait
+on an fd number that a new file reuses, a closed fd whose file lives on through a
+dup (also when a new socket reuses the number), and waits whose event turns out
+spurious or that share their fd with other interest.
 """
 
 from __future__ import annotations
@@ -39,6 +42,22 @@ def _close_behind_dup(sock: socket.socket) -> tuple[socket.socket, int]:
     number = sock.fileno()
     sock.close()
     return keep, number
+
+
+def _pair_reusing(number: int) -> tuple[socket.socket, socket.socket]:
+    """A new socketpair one of whose ends has the fd ``number``: (that end, its peer)."""
+    c, d = _socketpair()
+    reused, peer = (c, d) if c.fileno() == number else (d, c)
+    assert reused.fileno() == number
+    return reused, peer
+
+
+async def _completes_when_sent(waiting: asyncio.Future, peer: socket.socket, data: bytes) -> None:
+    """``peer`` sends ``data``: the waiting sock_recv returns it."""
+    assert not waiting.done()
+    peer.send(data)
+    async with asyncio.timeout(5):
+        assert await waiting == data
 
 
 def _run_on_pair(loop_factory, body) -> None:
@@ -82,11 +101,8 @@ def test_wait_on_reused_fd_number(loop_factory):
             assert await _recv_after_wait(loop, a, b) == b"ping"
             number = a.fileno()
             a.close()
-            c, d = _socketpair()
-            with c, d:
-                reused = c if c.fileno() == number else d
-                assert reused.fileno() == number
-                peer = d if reused is c else c
+            reused, peer = _pair_reusing(number)
+            with reused, peer:
                 async with asyncio.timeout(5):
                     assert await _recv_after_wait(loop, reused, peer) == b"ping"
 
@@ -204,6 +220,100 @@ def test_sock_sendall_that_waits(loop_factory):
             received += await loop.sock_recv(b, 256 * 1024)
         await sending
         assert received == payload
+        assert registered_fd_count(loop) == base
+
+    _run_on_pair(loop_factory, body)
+
+
+def test_reused_number_after_a_wait_sees_only_its_own_file(loop_factory):
+    """As test_reused_number_of_fd_alive_through_dup_sees_only_its_own_file, but the
+    old file's last interest was a sock_recv that got its data (a one-shot wait)."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = _socketpair()
+        with b:
+            assert await _recv_after_wait(loop, a, b) == b"ping"
+            keep, number = _close_behind_dup(a)
+            reused, peer = _pair_reusing(number)
+            with keep, reused, peer:
+                b.send(b"for the old file")  # Readable until read, through keep.
+                calls = []
+                loop.add_reader(reused, calls.append, None)
+                await asyncio.sleep(0.05)
+                assert loop.remove_reader(reused) is True
+                assert calls == []
+                async with asyncio.timeout(5):
+                    assert await _recv_after_wait(loop, reused, peer) == b"ping"
+                assert keep.recv(100) == b"for the old file"
+
+    run(loop_factory, main())
+
+
+def test_wait_goes_on_after_its_data_was_taken(loop_factory):
+    """The fd is reported readable, but a callback that runs first in the same step
+    takes the data: the waiting sock_recv must see the next data."""
+
+    async def body(loop, a, b, base):
+        taken = []
+
+        def send_and_take() -> None:
+            b.send(b"taken")
+            # The next step polls (vif skips polls less than 250 us apart while
+            # callbacks are ready), finds `a` readable and queues the wait's
+            # callback after this one, which runs first.
+            time.sleep(0.002)
+            loop.call_soon(lambda: taken.append(a.recv(100)))
+
+        task = asyncio.ensure_future(loop.sock_recv(a, 100))
+        await asyncio.sleep(0)
+        loop.call_soon(send_and_take)
+        while not taken:
+            await asyncio.sleep(0)
+        assert taken == [b"taken"]
+        await asyncio.sleep(0.01)
+        await _completes_when_sent(task, b, b"next")
+        assert registered_fd_count(loop) == base
+
+    _run_on_pair(loop_factory, body)
+
+
+def test_reader_added_after_a_wait(loop_factory):
+    """add_reader on a socket whose sock_recv wait just ended is called for new data."""
+
+    async def body(loop, a, b, base):
+        assert await _recv_after_wait(loop, a, b) == b"ping"
+        called = loop.create_future()
+        loop.add_reader(a, lambda: called.done() or called.set_result(a.recv(100)))
+        b.send(b"pong")
+        async with asyncio.timeout(5):
+            assert await called == b"pong"
+        assert loop.remove_reader(a) is True
+        assert registered_fd_count(loop) == base
+
+    _run_on_pair(loop_factory, body)
+
+
+def test_writer_added_while_a_wait_waits(loop_factory):
+    """A sock_recv waits on a socket; a writer and a waiting sock_sendall join it."""
+    payload = bytes(range(256)) * 16 * 1024  # 4 MiB: more than the socket buffers take
+
+    async def body(loop, a, b, base):
+        receiving = asyncio.ensure_future(loop.sock_recv(a, 100))
+        await asyncio.sleep(0)
+        writable = loop.create_future()
+        loop.add_writer(a, lambda: writable.done() or writable.set_result(True))
+        async with asyncio.timeout(5):
+            assert await writable
+        assert loop.remove_writer(a) is True
+        sending = asyncio.ensure_future(loop.sock_sendall(a, payload))
+        received = bytearray()
+        async with asyncio.timeout(10):
+            while len(received) < len(payload):
+                received += await loop.sock_recv(b, 256 * 1024)
+            await sending
+        assert received == payload
+        await _completes_when_sent(receiving, b, b"ping")
         assert registered_fd_count(loop) == base
 
     _run_on_pair(loop_factory, body)

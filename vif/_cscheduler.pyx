@@ -612,6 +612,8 @@ cdef class CScheduler:
     cdef dict _fd_table
     cdef int _READ
     cdef int _WRITE
+    cdef int _ONESHOT  # see vif/_scheduler.py on one-shot waits
+    cdef set _parked
     cdef int _epfd
     cdef double _last_poll
     cdef double _traced_until  # the C tracer's last clock reading in the last step, or -1
@@ -637,6 +639,8 @@ cdef class CScheduler:
         self._WRITE = backend.WRITE
         self._epfd = backend.fileno() if type(backend) is EpollBackend else -1
         self._fd_table = {}
+        self._ONESHOT = getattr(backend, "ONESHOT", 0)
+        self._parked = set()
         self._timer_seq = 0
         self._ready = []
         self._wakeup = Wakeup()
@@ -653,6 +657,7 @@ cdef class CScheduler:
 
     def _close_scheduler(self):
         self._fd_table.clear()
+        self._parked.clear()
         self._future_kwargs = None  # a loop <-> dict cycle
         self._backend.close()
         self._wakeup.close()
@@ -898,15 +903,17 @@ cdef class CScheduler:
         cdef Handle handle = _new_handle(callback, args, self, None, False)
         cdef FdEntry entry = self._fd_table.get(fdn)
         if entry is None:
-            self._ctl(EPOLL_CTL_ADD, fdn, self._READ)
+            self._register(fdn, self._READ)
             entry = FdEntry.__new__(FdEntry)
             entry.mask = self._READ
             entry.reader = handle
             entry.writer = None
             self._fd_table[fdn] = entry
-        else:
-            if not entry.mask & self._READ:
-                self._want(fdn, entry, entry.mask | self._READ)
+        elif entry.mask & self._ONESHOT:  # A one-shot wait's registration becomes ordinary.
+            self._want(fdn, entry, self._READ | (self._WRITE if entry.writer is not None else 0))
+        elif not entry.mask & self._READ:
+            self._want(fdn, entry, entry.mask | self._READ)
+        if entry.reader is not handle:
             old = entry.reader
             entry.reader = handle
             if old is not None:
@@ -919,15 +926,17 @@ cdef class CScheduler:
         cdef Handle handle = _new_handle(callback, args, self, None, False)
         cdef FdEntry entry = self._fd_table.get(fdn)
         if entry is None:
-            self._ctl(EPOLL_CTL_ADD, fdn, self._WRITE)
+            self._register(fdn, self._WRITE)
             entry = FdEntry.__new__(FdEntry)
             entry.mask = self._WRITE
             entry.reader = None
             entry.writer = handle
             self._fd_table[fdn] = entry
-        else:
-            if not entry.mask & self._WRITE:
-                self._want(fdn, entry, entry.mask | self._WRITE)
+        elif entry.mask & self._ONESHOT:  # A one-shot wait's registration becomes ordinary.
+            self._want(fdn, entry, self._WRITE | (self._READ if entry.reader is not None else 0))
+        elif not entry.mask & self._WRITE:
+            self._want(fdn, entry, entry.mask | self._WRITE)
+        if entry.writer is not handle:
             old = entry.writer
             entry.writer = handle
             if old is not None:
@@ -997,6 +1006,48 @@ cdef class CScheduler:
             PyErr_SetFromErrno(OSError)
         return 0
 
+    cdef int _register(self, int fd, int mask) except -1:
+        """Register ``fd`` (not in the table) with the poller; re-arm it if parked."""
+        if fd in self._parked:
+            self._parked.discard(fd)
+            self._ctl(EPOLL_CTL_MOD, fd, mask)  # Another file now at this number: ADD.
+        else:
+            self._ctl(EPOLL_CTL_ADD, fd, mask)
+        return 0
+
+    def _wait_fd(self, fd, bint reading, callback, args):
+        """``_add_reader`` (or writer) for a wait that ends after one event (one-shot)."""
+        cdef int fdn = fd
+        cdef int oneshot = self._ONESHOT
+        cdef Handle handle
+        cdef FdEntry entry
+        if not oneshot or fdn in self._fd_table:
+            if reading:
+                return self._add_reader(fd, callback, *args)
+            return self._add_writer(fd, callback, *args)
+        self._check_closed()
+        handle = _new_handle(callback, args, self, None, False)
+        entry = FdEntry.__new__(FdEntry)
+        if reading:
+            entry.mask = self._READ | oneshot
+            entry.reader = handle
+            entry.writer = None
+        else:
+            entry.mask = self._WRITE | oneshot
+            entry.reader = None
+            entry.writer = handle
+        self._register(fdn, entry.mask)
+        self._fd_table[fdn] = entry
+        return handle
+
+    def _rearm(self, fd):
+        """Re-arm ``fd``'s fired one-shot registration: its waiter waits on."""
+        cdef int side
+        entry = self._fd_table.get(fd)
+        if entry is not None and (<FdEntry>entry).mask == self._ONESHOT:
+            side = self._READ if (<FdEntry>entry).reader is not None else self._WRITE
+            self._want(fd, <FdEntry>entry, side | self._ONESHOT)
+
     cdef int _want(self, int fd, FdEntry entry, int mask) except -1:
         """Raise the interest in ``fd`` (in the table) to ``mask``."""
         self._ctl(EPOLL_CTL_MOD, fd, mask)
@@ -1004,7 +1055,15 @@ cdef class CScheduler:
         return 0
 
     cdef _drop_interest(self, int fd, FdEntry entry, int bit):
-        cdef int mask = entry.mask & ~bit
+        cdef int mask = entry.mask
+        if mask & self._ONESHOT:  # ``bit`` is its only waiter's.
+            del self._fd_table[fd]
+            if mask == self._ONESHOT:  # Fired: silent until re-armed.
+                self._parked.add(fd)
+            else:
+                self._ctl(EPOLL_CTL_DEL, fd, 0)
+            return
+        mask &= ~bit
         entry.mask = mask
         if mask:
             self._ctl(EPOLL_CTL_MOD, fd, mask)
@@ -1106,6 +1165,8 @@ cdef class CScheduler:
                 self._wake_pending = False
             return
         entry = <FdEntry>found
+        if entry.mask & self._ONESHOT:
+            entry.mask = self._ONESHOT  # Fired: the kernel reports it no more until re-armed.
         if ev & ~(<unsigned int>self._WRITE):
             if entry.reader is not None:
                 handle = <Handle>entry.reader

@@ -8,6 +8,20 @@ This is the loop's hot path and the unit a compiled twin replaces. It owns:
   of who waits on what; the backend only knows masks;
 * the cross-thread wakeup (``call_soon_threadsafe``).
 
+One-shot waits. A ``sock_*`` coroutine waits for one readiness event and then
+stops waiting; registering and unregistering the fd around every wait would cost
+two system calls per wait. Where the backend offers ``ONESHOT`` (epoll), such a
+wait (``_wait_fd``) on an fd nobody else watches registers it one-shot: the
+kernel reports it once, then keeps the registration but silent. When the wait
+ends after that report, the fd leaves the table without a system call and is
+*parked* (``_parked``); the next wait re-arms it with one ``modify``. A silent
+registration cannot report anything, so a parked fd that is closed while a dup
+keeps its file open neither spins the loop nor wakes the new owner of its number
+(the hazard that rules out leaving ordinary registrations behind): a ``modify``
+of a number now owned by another file finds no registration and registers anew.
+A wait that ends before its report (cancelled) unregisters as usual, and any
+second interest in the fd turns the registration into an ordinary one.
+
 One step (``_run_once``) drops cancelled timers, polls the backend for at most
 the time to the next timer (without blocking when callbacks are ready), queues
 the handles of ready fds and due timers, then runs exactly the handles queued so
@@ -81,11 +95,15 @@ class Scheduler:
         self._wakeup_fd = self._wakeup.fileno()
         self._wake_pending = False
         self._backend.register(self._wakeup_fd, self._READ)
+        # One-shot waits (see the module docstring); 0 where the backend has none.
+        self._ONESHOT = getattr(self._backend, "ONESHOT", 0)
+        self._parked: set[int] = set()
         self._tracer = None
         self._last_poll = float("-inf")
 
     def _close_scheduler(self) -> None:
         self._fd_table.clear()
+        self._parked.clear()
         self._backend.close()
         self._wakeup.close()
         self._wakeup_fd = -1
@@ -191,11 +209,14 @@ class Scheduler:
         handle = Handle(callback, args, self, None)
         entry = self._fd_table.get(fd)
         if entry is None:
-            self._backend.register(fd, self._READ)
+            self._register(fd, self._READ)
             self._fd_table[fd] = [self._READ, handle, None]
         else:
-            if not entry[0] & self._READ:
-                self._want(fd, entry, entry[0] | self._READ)
+            mask = entry[0]
+            if mask & self._ONESHOT:  # A one-shot wait's registration becomes ordinary.
+                self._want(fd, entry, self._READ | (self._WRITE if entry[2] is not None else 0))
+            elif not mask & self._READ:
+                self._want(fd, entry, mask | self._READ)
             old = entry[1]
             entry[1] = handle
             if old is not None:
@@ -208,11 +229,14 @@ class Scheduler:
         handle = Handle(callback, args, self, None)
         entry = self._fd_table.get(fd)
         if entry is None:
-            self._backend.register(fd, self._WRITE)
+            self._register(fd, self._WRITE)
             self._fd_table[fd] = [self._WRITE, None, handle]
         else:
-            if not entry[0] & self._WRITE:
-                self._want(fd, entry, entry[0] | self._WRITE)
+            mask = entry[0]
+            if mask & self._ONESHOT:  # A one-shot wait's registration becomes ordinary.
+                self._want(fd, entry, self._WRITE | (self._READ if entry[1] is not None else 0))
+            elif not mask & self._WRITE:
+                self._want(fd, entry, mask | self._WRITE)
             old = entry[2]
             entry[2] = handle
             if old is not None:
@@ -249,13 +273,58 @@ class Scheduler:
         handle.cancel()
         return True
 
+    def _register(self, fd: int, mask: int) -> None:
+        """Register ``fd`` (not in the table) with the backend; re-arm it if parked."""
+        if fd in self._parked:
+            self._parked.discard(fd)
+            self._backend.modify(fd, mask)  # Another file now at this number: registers it.
+        else:
+            self._backend.register(fd, mask)
+
+    def _wait_fd(self, fd: int, reading: bool, callback, args):
+        """``_add_reader`` (or writer) for a wait that ends after one event.
+
+        One-shot where the backend can and nobody else watches ``fd`` (see the
+        module docstring); the callback calls ``_rearm(fd)`` when the event
+        turns out to be spurious and it waits on.
+        """
+        oneshot = self._ONESHOT
+        if not oneshot or fd in self._fd_table:
+            if reading:
+                return self._add_reader(fd, callback, *args)
+            return self._add_writer(fd, callback, *args)
+        self._check_closed()
+        handle = Handle(callback, args, self, None)
+        if reading:
+            self._register(fd, self._READ | oneshot)
+            self._fd_table[fd] = [self._READ | oneshot, handle, None]
+        else:
+            self._register(fd, self._WRITE | oneshot)
+            self._fd_table[fd] = [self._WRITE | oneshot, None, handle]
+        return handle
+
+    def _rearm(self, fd: int) -> None:
+        """Re-arm ``fd``'s fired one-shot registration: its waiter waits on."""
+        entry = self._fd_table.get(fd)
+        if entry is not None and entry[0] == self._ONESHOT:
+            side = self._READ if entry[1] is not None else self._WRITE
+            self._want(fd, entry, side | self._ONESHOT)
+
     def _want(self, fd: int, entry: list, mask: int) -> None:
         """Raise the interest in ``fd`` (in the table) to ``mask``."""
         self._backend.modify(fd, mask)
         entry[0] = mask
 
     def _drop_interest(self, fd: int, entry: list, bit: int) -> None:
-        mask = entry[0] & ~bit
+        mask = entry[0]
+        if mask & self._ONESHOT:  # ``bit`` is its only waiter's.
+            del self._fd_table[fd]
+            if mask == self._ONESHOT:  # Fired: silent until re-armed.
+                self._parked.add(fd)
+            else:
+                self._backend.unregister(fd)
+            return
+        mask &= ~bit
         entry[0] = mask
         if mask:
             self._backend.modify(fd, mask)
@@ -307,6 +376,7 @@ class Scheduler:
         not_write = ~self._WRITE
         not_read = ~self._READ
         wakeup_fd = self._wakeup_fd
+        oneshot = self._ONESHOT
         for fd, ev in events:
             entry = table.get(fd)
             if entry is None:
@@ -314,6 +384,8 @@ class Scheduler:
                     self._wakeup.drain()
                     self._wake_pending = False
                 continue
+            if entry[0] & oneshot:
+                entry[0] = oneshot  # Fired: the kernel reports it no more until re-armed.
             if ev & not_write:
                 handle = entry[1]
                 if handle is not None:

@@ -5,7 +5,9 @@ without waiting); only when the kernel says "would block" does it register a
 reader or writer that retries the call until it succeeds or fails, completing a
 future. The coroutine unregisters the fd when its wait ends (done, failed or
 cancelled), unless another operation replaced the registration meanwhile: no
-done callback, so a completed wait costs no extra callback in the loop.
+done callback, so a completed wait costs no extra callback in the loop. The
+wait is one-shot (``_wait_fd``): on epoll, a wait that ended with its event
+costs one system call (re-arming) rather than two (register, unregister).
 """
 
 from __future__ import annotations
@@ -154,10 +156,7 @@ class SockOps:
         fut = self.create_future()
         fd = sock.fileno()
         self._ensure_fd_no_transport(fd)
-        if reading:
-            handle = self._add_reader(fd, self._retry_sock_op, fut, op, args)
-        else:
-            handle = self._add_writer(fd, self._retry_sock_op, fut, op, args)
+        handle = self._wait_fd(fd, reading, self._retry_sock_op, (fut, fd, op, args))
         try:
             return await fut
         finally:
@@ -168,12 +167,13 @@ class SockOps:
                 else:
                     self._remove_writer(fd)
 
-    def _retry_sock_op(self, fut, op, args) -> None:
+    def _retry_sock_op(self, fut, fd, op, args) -> None:
         if fut.done():
             return  # Cancelled while the fd was already reported ready.
         try:
             result = op(*args)
         except (BlockingIOError, InterruptedError):
+            self._rearm(fd)  # A spurious report: wait for the next one.
             return
         except (SystemExit, KeyboardInterrupt):
             raise

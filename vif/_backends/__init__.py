@@ -9,6 +9,9 @@ ready queue, the timers. A backend provides:
 ``register(fd, mask)`` / ``modify(fd, mask)`` / ``unregister(fd)``
     Start, change, stop watching ``fd``. ``unregister`` of an fd the OS already
     forgot (closed behind our back) is not an error.
+``ONESHOT`` (optional; 0 or absent: not offered)
+    ``register(fd, READ | ONESHOT)`` (or ``modify``) reports ``fd`` once, then
+    keeps it registered but silent until the next ``modify`` re-arms it.
 ``poll(timeout)``
     Block up to ``timeout`` seconds (``None``: forever; ``0``: don't block) and
     return a list of ``(fd, events)``. ``events & ~WRITE`` means the fd is
@@ -31,6 +34,7 @@ from typing import Protocol
 class Backend(Protocol):
     READ: int
     WRITE: int
+    ONESHOT: int
 
     def register(self, fd: int, mask: int) -> None: ...
     def modify(self, fd: int, mask: int) -> None: ...

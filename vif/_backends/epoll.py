@@ -6,7 +6,9 @@ kernel untranslated and ``poll`` returns the kernel's list as it is.
 The scheduler unregisters an fd as soon as its last reader or writer is removed
 (``EPOLL_CTL_DEL``, as in asyncio): epoll keys a registration by (file, fd), so
 one left behind for a file closed while a dup keeps it open could not be told
-apart from a new file that reuses the number (tests/test_fd_reuse.py).
+apart from a new file that reuses the number (tests/test_fd_reuse.py). The one
+exception is a fired ``EPOLLONESHOT`` registration, which the kernel keeps
+silent: the scheduler parks those (see vif/_scheduler.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class EpollBackend:
 
     READ = _EPOLLIN
     WRITE = _EPOLLOUT
+    ONESHOT = select.EPOLLONESHOT
 
     def __init__(self) -> None:
         self._epoll = select.epoll()

@@ -16,6 +16,7 @@ class SelectorsBackend:
 
     READ = _READ
     WRITE = _WRITE
+    ONESHOT = 0  # Not offered: one-shot waits register and unregister.
 
     def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()
