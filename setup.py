@@ -2,7 +2,8 @@
 
 Two kinds of compiled modules:
 
-* ``vif._cscheduler``, written in Cython (``vif/_cscheduler.pyx``);
+* ``vif._cscheduler``, written in Cython (``vif/_cscheduler.pyx``), and
+  ``vif._transports._cdgram_io`` (the datagram socket calls);
 * compiled twins of pure-Python modules (the socket transports):
   the same source, compiled as it is, so that the pure-Python reference and
   the compiled loop cannot drift apart. The twin's source is a copy made at
@@ -26,7 +27,10 @@ TWINS = {
     "vif._transports._cdatagram": "vif/_transports/datagram.py",
 }
 # How a twin imports a sibling module that has a twin of its own.
-TWIN_IMPORTS = {r"from \.base import": "from vif._transports._cbase import"}
+TWIN_IMPORTS = {
+    r"from \.base import": "from vif._transports._cbase import",
+    r"from \.dgram_io import": "from vif._transports._cdgram_io import",
+}
 
 
 def twin_source(name: str, source: str) -> str:
@@ -48,6 +52,7 @@ if not os.environ.get("VIF_NO_EXTENSIONS"):
 
     extensions = [Extension("vif._cscheduler", ["vif/_cscheduler.pyx"])]
     extensions += [Extension(name, [twin_source(name, src)]) for name, src in TWINS.items()]
+    extensions.append(Extension("vif._transports._cdgram_io", ["vif/_transports/_cdgram_io.pyx"]))
     extensions.append(Extension("vif.files._clines", ["vif/files/_clines.pyx"]))
     extensions.append(Extension("vif.trace._cstep", ["vif/trace/_cstep.pyx"]))  # vif.trace
     ext_modules = cythonize(extensions, compiler_directives={"language_level": 3})

@@ -1,0 +1,212 @@
+# cython: language_level=3
+"""Compiled :class:`DatagramIO` (see ``vif/_transports/dgram_io.py`` for what it owns).
+
+On a plain non-blocking IPv4 ``socket.socket`` each call is one system call
+made with the GIL held (the socket never blocks, and letting go of the GIL and
+taking it back costs more than a loopback datagram's ``sendto``), with
+``socket``'s own error handling: EINTR is retried after running signal
+handlers (PEP 475), any other error raises the OSError subclass its errno maps
+to, the socket's ``sendto`` audit event is raised. The peer addresses are what
+``socket`` makes: ``(inet_ntop(address), port)`` received, and for sending a
+``(str, int)`` tuple whose host ``inet_pton`` reads (the numeric hosts that
+``socket`` itself reads without a lookup); any other address, socket or timeout
+goes through the socket's own method.
+"""
+
+import socket as _socket_module
+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.exc cimport PyErr_CheckSignals, PyErr_SetFromErrno
+from cpython.unicode cimport PyUnicode_FromString
+from libc.errno cimport EINTR, errno
+from libc.string cimport memset
+
+
+cdef extern from "Python.h":
+    int PySys_Audit(const char *event, const char *format, ...) except -1
+    const char *PyUnicode_AsUTF8AndSize(object unicode, Py_ssize_t *size) except NULL
+
+cdef extern from "arpa/inet.h" nogil:
+    ctypedef unsigned int socklen_t
+    ctypedef unsigned short sa_family_t
+    ctypedef unsigned short in_port_t
+    cdef struct in_addr:
+        unsigned int s_addr
+    cdef struct sockaddr:
+        sa_family_t sa_family
+    cdef struct sockaddr_in:
+        sa_family_t sin_family
+        in_port_t sin_port
+        in_addr sin_addr
+    const char *inet_ntop(int af, const void *src, char *dst, socklen_t size)
+    int inet_pton(int af, const char *src, void *dst)
+    unsigned short ntohs(unsigned short)
+    unsigned short htons(unsigned short)
+    enum:
+        AF_INET
+        INET_ADDRSTRLEN
+
+cdef extern from "sys/socket.h" nogil:
+    ssize_t recv(int fd, void *buf, size_t n, int flags)
+    ssize_t recvfrom(int fd, void *buf, size_t n, int flags, sockaddr *addr, socklen_t *addrlen)
+    ssize_t send(int fd, const void *buf, size_t n, int flags)
+    ssize_t sendto(int fd, const void *buf, size_t n, int flags, const sockaddr *addr,
+                   socklen_t addrlen)
+
+cdef object _socket_type = _socket_module.socket
+cdef object _NOTHING = object()  # an argument not given
+
+
+cdef inline bint _get_buffer(object obj, Py_buffer *view, int flags):
+    """Whether ``obj`` lends its buffer; if not, the socket's method will say why."""
+    try:
+        PyObject_GetBuffer(obj, view, flags)
+    except Exception:
+        return False
+    return True
+
+
+cdef inline bint _lend_for_receiving(int fd, object buffer, Py_ssize_t *nbytes, Py_buffer *view):
+    """Whether a receive of ``nbytes`` (0: all) into ``buffer`` is ours to make.
+
+    If so, ``view`` holds the buffer and ``nbytes`` the size to receive; if not,
+    the socket's method makes the call, or raises what it raises for it.
+    """
+    if fd == -1 or nbytes[0] < 0 or not _get_buffer(buffer, view, PyBUF_WRITABLE):
+        return False
+    if nbytes[0] > view.len:
+        PyBuffer_Release(view)
+        return False
+    if nbytes[0] == 0:
+        nbytes[0] = view.len
+    return True
+
+
+cdef inline int _check(ssize_t result) except -1:
+    """0 when a system call returned ``result`` >= 0, 1 to retry it (EINTR); raises."""
+    if result >= 0:
+        return 0
+    if errno == EINTR:
+        PyErr_CheckSignals()
+        return 1
+    PyErr_SetFromErrno(OSError)
+    return -1
+
+
+cdef class DatagramIO:
+    """``recvfrom_into``, ``recv_into``, ``sendto`` and ``send`` of one socket."""
+
+    cdef object _sock
+    cdef bint _ipv4            # a plain socket.socket of family AF_INET
+    cdef sockaddr_in _from     # the last address recvfrom_into received from
+    cdef object _from_obj      # ... as socket formats it (None: none yet)
+    cdef object _to_obj        # the last address object given to sendto
+    cdef sockaddr_in _to       # ... parsed
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._ipv4 = type(sock) is _socket_type and sock.family == AF_INET
+        self._from_obj = None
+        self._to_obj = _NOTHING
+
+    cdef inline int _fd(self) except -2:
+        """The fd of a socket whose calls are ours to make; -1: the socket's method's."""
+        if self._ipv4 and self._sock.timeout == 0.0:
+            return self._sock.fileno()  # -1 once closed: the call fails with EBADF.
+        return -1
+
+    def recvfrom_into(self, buffer, Py_ssize_t nbytes=0):
+        cdef int fd = self._fd()
+        cdef Py_buffer view
+        cdef sockaddr_in addr
+        cdef socklen_t addrlen
+        cdef ssize_t got
+        cdef char text[INET_ADDRSTRLEN]
+        if not _lend_for_receiving(fd, buffer, &nbytes, &view):
+            return self._sock.recvfrom_into(buffer, nbytes)
+        try:
+            while True:
+                addrlen = sizeof(addr)
+                got = recvfrom(fd, view.buf, nbytes, 0, <sockaddr *>&addr, &addrlen)
+                if not _check(got):
+                    break
+        finally:
+            PyBuffer_Release(&view)
+        if addrlen < sizeof(addr) or addr.sin_family != AF_INET:
+            return got, None  # No address (socket's makesockaddr says None too).
+        if (self._from_obj is None or addr.sin_addr.s_addr != self._from.sin_addr.s_addr
+                or addr.sin_port != self._from.sin_port):
+            inet_ntop(AF_INET, &addr.sin_addr, text, sizeof(text))
+            self._from_obj = (PyUnicode_FromString(text), ntohs(addr.sin_port))
+            self._from = addr
+        return got, self._from_obj
+
+    def recv_into(self, buffer, Py_ssize_t nbytes=0, int flags=0):
+        cdef int fd = self._fd()
+        cdef Py_buffer view
+        cdef ssize_t got
+        if flags or not _lend_for_receiving(fd, buffer, &nbytes, &view):
+            return self._sock.recv_into(buffer, nbytes, flags)
+        try:
+            while True:
+                got = recv(fd, view.buf, nbytes, 0)
+                if not _check(got):
+                    return got
+        finally:
+            PyBuffer_Release(&view)
+
+    cdef bint _parse_to(self, address) except -1:
+        """Parse an IPv4 ``(host, port)`` that socket reads without a lookup into ``_to``."""
+        cdef Py_ssize_t size
+        cdef const char *host
+        cdef sockaddr_in to
+        if type(address) is not tuple or len(address) != 2:
+            return False
+        name, port = address
+        if type(name) is not str or type(port) is not int or not 0 <= port <= 0xFFFF:
+            return False
+        host = PyUnicode_AsUTF8AndSize(name, &size)
+        if size == 0 or size != len(name) or "\0" in name:
+            return False  # Empty (INADDR_ANY), not ASCII, or with a NUL: socket's own rules.
+        memset(&to, 0, sizeof(to))
+        if inet_pton(AF_INET, host, &to.sin_addr) != 1:
+            return False
+        to.sin_family = AF_INET
+        to.sin_port = htons(<unsigned short>port)
+        self._to = to
+        self._to_obj = address
+        return True
+
+    def sendto(self, data, flags_or_address=_NOTHING, address=_NOTHING):
+        cdef int fd = self._fd()
+        cdef Py_buffer view
+        cdef ssize_t sent
+        if address is not _NOTHING or flags_or_address is _NOTHING or fd == -1:
+            args = (flags_or_address, address) if address is not _NOTHING else (flags_or_address,)
+            return self._sock.sendto(data, *[a for a in args if a is not _NOTHING])
+        address = flags_or_address
+        if ((address is not self._to_obj and not self._parse_to(address))
+                or not _get_buffer(data, &view, PyBUF_SIMPLE)):
+            return self._sock.sendto(data, address)
+        try:
+            PySys_Audit("socket.sendto", "OO", <void *>self._sock, <void *>address)
+            while True:
+                sent = sendto(fd, view.buf, view.len, 0, <sockaddr *>&self._to, sizeof(self._to))
+                if not _check(sent):
+                    return sent
+        finally:
+            PyBuffer_Release(&view)
+
+    def send(self, data, int flags=0):
+        cdef int fd = self._fd()
+        cdef Py_buffer view
+        cdef ssize_t sent
+        if fd == -1 or flags or not _get_buffer(data, &view, PyBUF_SIMPLE):
+            return self._sock.send(data, flags)
+        try:
+            while True:
+                sent = send(fd, view.buf, view.len, 0)
+                if not _check(sent):
+                    return sent
+        finally:
+            PyBuffer_Release(&view)
