@@ -97,6 +97,8 @@ def test_sendto_parses_each_new_address(io_class):
         ("no such host.invalid", 80),
         ("1.2.3", 9),
         ("127.0.0.1\0", 9),
+        ("127.0.0.\udc80", 9),
+        ("١٢٧.0.0.1", 9),
         (b"127.0.0.1", 9),
     ],
 )

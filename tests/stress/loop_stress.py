@@ -5,7 +5,7 @@ Not collected by pytest. Run it as::
     PYTHONPATH=. PYTHONMALLOC=malloc valgrind --error-limit=no python tests/stress/loop_stress.py
 
 and look for "Invalid read" / "Invalid write" (there must be none). It drives
-TCP echo with streams, UDP ping-pong, four threads calling ``call_soon_threadsafe``,
+TCP echo with streams, UDP ping-pong, sock_* echo, four threads calling ``call_soon_threadsafe``,
 and timers armed and cancelled by the thousand; ``--trace`` runs it all inside
 ``vif.trace.record()`` and summarises the recording (the compiled recorder's paths).
 """
@@ -72,6 +72,31 @@ async def udp_pingpong() -> None:
     server.close()
 
 
+async def sock_echo() -> None:
+    """sock_* calls that wait (one-shot epoll registrations, re-armed per wait)."""
+    import socket
+
+    loop = asyncio.get_running_loop()
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        b.setblocking(False)
+
+        async def serve() -> None:
+            while data := await loop.sock_recv(b, 65536):
+                await loop.sock_sendall(b, data)
+
+        server = asyncio.ensure_future(serve())
+        for i in range(ROUNDS):
+            msg = bytes([i % 256]) * (100 if i % 2 else 300000)
+            await loop.sock_sendall(a, msg)
+            got = 0
+            while got < len(msg):
+                got += len(await loop.sock_recv(a, 65536))
+        a.shutdown(socket.SHUT_WR)
+        await server
+
+
 async def threadsafe() -> None:
     loop = asyncio.get_running_loop()
     done = loop.create_future()
@@ -112,7 +137,8 @@ async def timers() -> None:
 
 
 async def main() -> None:
-    await asyncio.wait_for(asyncio.gather(tcp_echo(), udp_pingpong(), threadsafe(), timers()), 600)
+    parts = (tcp_echo(), udp_pingpong(), sock_echo(), threadsafe(), timers())
+    await asyncio.wait_for(asyncio.gather(*parts), 600)
 
 
 if __name__ == "__main__":

@@ -165,9 +165,9 @@ cdef class DatagramIO:
         name, port = address
         if type(name) is not str or type(port) is not int or not 0 <= port <= 0xFFFF:
             return False
-        host = PyUnicode_AsUTF8AndSize(name, &size)
-        if size == 0 or size != len(name) or "\0" in name:
+        if not name or not name.isascii() or "\0" in name:
             return False  # Empty (INADDR_ANY), not ASCII, or with a NUL: socket's own rules.
+        host = PyUnicode_AsUTF8AndSize(name, &size)
         memset(&to, 0, sizeof(to))
         if inet_pton(AF_INET, host, &to.sin_addr) != 1:
             return False
