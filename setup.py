@@ -3,7 +3,7 @@
 Two kinds of compiled modules:
 
 * ``vif._cscheduler``, written in Cython (``vif/_cscheduler.pyx``), and
-  ``vif._transports._cdgram_io`` (the datagram socket calls);
+  ``vif._transports._csockio`` (the transports' socket calls);
 * compiled twins of pure-Python modules (the socket transports):
   the same source, compiled as it is, so that the pure-Python reference and
   the compiled loop cannot drift apart. The twin's source is a copy made at
@@ -29,7 +29,7 @@ TWINS = {
 # How a twin imports a sibling module that has a twin of its own.
 TWIN_IMPORTS = {
     r"from \.base import": "from vif._transports._cbase import",
-    r"from \.dgram_io import": "from vif._transports._cdgram_io import",
+    r"from \.sockio import": "from vif._transports._csockio import",
 }
 
 
@@ -52,7 +52,7 @@ if not os.environ.get("VIF_NO_EXTENSIONS"):
 
     extensions = [Extension("vif._cscheduler", ["vif/_cscheduler.pyx"])]
     extensions += [Extension(name, [twin_source(name, src)]) for name, src in TWINS.items()]
-    extensions.append(Extension("vif._transports._cdgram_io", ["vif/_transports/_cdgram_io.pyx"]))
+    extensions.append(Extension("vif._transports._csockio", ["vif/_transports/_csockio.pyx"]))
     extensions.append(Extension("vif.files._clines", ["vif/files/_clines.pyx"]))
     extensions.append(Extension("vif.trace._cstep", ["vif/trace/_cstep.pyx"]))  # vif.trace
     ext_modules = cythonize(extensions, compiler_directives={"language_level": 3})

@@ -3,7 +3,7 @@
 A connected IPv4 endpoint reads with ``recv_into`` and reports its peer's
 address (what ``recvfrom`` would say: the kernel delivers nothing else to a
 connected socket) without formatting it anew for each datagram. The socket
-calls go through :class:`~vif._transports.dgram_io.DatagramIO`, whose compiled
+calls go through :class:`~vif._transports.sockio.SocketIO`, whose compiled
 twin makes them in C.
 
 Follows the running Python's asyncio: from 3.13 an empty datagram is sent and
@@ -19,7 +19,7 @@ import sys
 from asyncio import constants, futures, transports
 
 from .base import SocketTransport, family_and_type
-from .dgram_io import DatagramIO
+from .sockio import SocketIO
 
 logger = logging.getLogger("asyncio")
 
@@ -32,7 +32,7 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
 
     def __init__(self, loop, sock, protocol, address=None, waiter=None, extra=None) -> None:
         super().__init__(loop, sock, protocol, extra)
-        self._io = DatagramIO(sock)
+        self._io = SocketIO(sock)
         self._address = address
         peer = self._extra["peername"]
         self._peer = peer if peer and family_and_type(sock)[0] == socket.AF_INET else None

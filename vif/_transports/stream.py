@@ -16,6 +16,7 @@ import socket
 from asyncio import constants, futures, protocols
 
 from .base import SocketTransport, set_nodelay
+from .sockio import SocketIO
 
 logger = logging.getLogger("asyncio")
 
@@ -47,6 +48,7 @@ class StreamTransport(SocketTransport):
         self._eof = False
         self._empty_waiter = None
         set_nodelay(sock)
+        self._io = SocketIO(sock)
         loop._call_soon(protocol.connection_made, (self,), None)
         loop._call_soon(self._start_reading, (), None)
         if waiter is not None:
@@ -66,7 +68,7 @@ class StreamTransport(SocketTransport):
             return
         view = self._recv_view
         try:
-            nbytes = self._sock.recv_into(view)
+            nbytes = self._io.recv_into(view)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
@@ -98,7 +100,7 @@ class StreamTransport(SocketTransport):
             self._fatal_error(exc, "Fatal error: protocol.get_buffer() call failed.")
             return
         try:
-            nbytes = self._sock.recv_into(buf)
+            nbytes = self._io.recv_into(buf)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
@@ -153,7 +155,7 @@ class StreamTransport(SocketTransport):
             data = data.cast("B")
         if not self._buffer:
             try:
-                n = self._sock.send(data)
+                n = self._io.send(data)
             except (BlockingIOError, InterruptedError):
                 pass
             except (SystemExit, KeyboardInterrupt):

@@ -1,9 +1,10 @@
 # cython: language_level=3
-"""Compiled :class:`DatagramIO` (see ``vif/_transports/dgram_io.py`` for what it owns).
+"""Compiled :class:`SocketIO` (see ``vif/_transports/sockio.py`` for what it owns).
 
-On a plain non-blocking IPv4 ``socket.socket`` each call is one system call
-made with the GIL held (the socket never blocks, and letting go of the GIL and
-taking it back costs more than a loopback datagram's ``sendto``), with
+On a plain non-blocking ``socket.socket`` (IPv4 for the calls with an
+address) each call is one system call made with the GIL held (the socket never
+blocks, and letting go of the GIL and taking it back costs more than a small
+loopback ``send``), with
 ``socket``'s own error handling: EINTR is retried after running signal
 handlers (PEP 475), any other error raises the OSError subclass its errno maps
 to, the socket's ``sendto`` audit event is raised. The peer addresses are what
@@ -93,11 +94,12 @@ cdef inline int _check(ssize_t result) except -1:
     return -1
 
 
-cdef class DatagramIO:
+cdef class SocketIO:
     """``recvfrom_into``, ``recv_into``, ``sendto`` and ``send`` of one socket."""
 
     cdef object _sock
-    cdef bint _ipv4            # a plain socket.socket of family AF_INET
+    cdef bint _plain           # a socket.socket (not a subclass, not a wrapper)
+    cdef bint _ipv4            # ... of family AF_INET
     cdef sockaddr_in _from     # the last address recvfrom_into received from
     cdef object _from_obj      # ... as socket formats it (None: none yet)
     cdef object _to_obj        # the last address object given to sendto
@@ -105,18 +107,20 @@ cdef class DatagramIO:
 
     def __init__(self, sock):
         self._sock = sock
-        self._ipv4 = type(sock) is _socket_type and sock.family == AF_INET
+        self._plain = type(sock) is _socket_type
+        self._ipv4 = self._plain and sock.family == AF_INET
         self._from_obj = None
         self._to_obj = _NOTHING
 
-    cdef inline int _fd(self) except -2:
-        """The fd of a socket whose calls are ours to make; -1: the socket's method's."""
-        if self._ipv4 and self._sock.timeout == 0.0:
-            return self._sock.fileno()  # -1 once closed: the call fails with EBADF.
+    cdef inline int _fd(self, bint ours) except -2:
+        """The fd if the call is ``ours`` to make and the socket does not block;
+        -1: the socket's own method makes it."""
+        if ours and self._sock.timeout == 0.0:
+            return self._sock.fileno()  # -1 once closed: the method fails with EBADF.
         return -1
 
     def recvfrom_into(self, buffer, Py_ssize_t nbytes=0):
-        cdef int fd = self._fd()
+        cdef int fd = self._fd(self._ipv4)
         cdef Py_buffer view
         cdef sockaddr_in addr
         cdef socklen_t addrlen
@@ -142,7 +146,7 @@ cdef class DatagramIO:
         return got, self._from_obj
 
     def recv_into(self, buffer, Py_ssize_t nbytes=0, int flags=0):
-        cdef int fd = self._fd()
+        cdef int fd = self._fd(self._plain)
         cdef Py_buffer view
         cdef ssize_t got
         if flags or not _lend_for_receiving(fd, buffer, &nbytes, &view):
@@ -178,7 +182,7 @@ cdef class DatagramIO:
         return True
 
     def sendto(self, data, flags_or_address=_NOTHING, address=_NOTHING):
-        cdef int fd = self._fd()
+        cdef int fd = self._fd(self._ipv4)
         cdef Py_buffer view
         cdef ssize_t sent
         if address is not _NOTHING or flags_or_address is _NOTHING or fd == -1:
@@ -198,7 +202,7 @@ cdef class DatagramIO:
             PyBuffer_Release(&view)
 
     def send(self, data, int flags=0):
-        cdef int fd = self._fd()
+        cdef int fd = self._fd(self._plain)
         cdef Py_buffer view
         cdef ssize_t sent
         if fd == -1 or flags or not _get_buffer(data, &view, PyBUF_SIMPLE):

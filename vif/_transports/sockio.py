@@ -1,9 +1,9 @@
-"""One datagram socket's receive and send calls, as DatagramTransport makes them.
+"""One socket's receive and send calls, as the socket transports make them.
 
 This pure-Python version hands each call to the socket's own method. The
-compiled twin (``vif/_transports/_cdgram_io.pyx``, used by the compiled loop)
-makes the system calls itself on a plain non-blocking IPv4 socket, without
-letting go of the GIL (the socket never blocks), and keeps the last peer
+compiled twin (``vif/_transports/_csockio.pyx``, used by the compiled loop)
+makes the system calls itself on a plain non-blocking socket, without letting
+go of the GIL (the socket never blocks), and on IPv4 keeps the last peer
 address in both directions: ``recvfrom_into`` formats an address only when it
 differs from the last one (an echo server answers the same few peers, and
 formatting "127.0.0.1" cost more than the system call), and ``sendto`` parses
@@ -16,7 +16,7 @@ from __future__ import annotations
 import socket
 
 
-class DatagramIO:
+class SocketIO:
     """``recvfrom_into``, ``recv_into``, ``sendto`` and ``send`` of one socket."""
 
     __slots__ = ("recv_into", "recvfrom_into", "send", "sendto")

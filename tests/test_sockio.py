@@ -1,8 +1,8 @@
-"""DatagramIO (the datagram transport's socket calls) against the socket's own methods.
+"""SocketIO (the socket transports' socket calls) against the socket's own methods.
 
 Both versions run: the pure one (the socket's bound methods) and, when built,
-the compiled one, which makes IPv4 system calls itself and keeps the last peer
-address each way. Every result, address and error must be the socket's.
+the compiled one, which makes the system calls itself and keeps the last IPv4
+peer address each way. Every result, address and error must be the socket's.
 """
 
 from __future__ import annotations
@@ -13,18 +13,18 @@ import sys
 import pytest
 from vif_testing import vif
 
-from vif._transports.dgram_io import DatagramIO as PyDatagramIO
+from vif._transports.sockio import SocketIO as PySocketIO
 
 try:
-    from vif._transports._cdgram_io import DatagramIO as CDatagramIO
+    from vif._transports._csockio import SocketIO as CSocketIO
 except ImportError:
-    CDatagramIO = None
+    CSocketIO = None
 
 pytestmark = pytest.mark.skipif(vif is None, reason="vif not importable")
 
-IO_CLASSES = [pytest.param(PyDatagramIO, id="python")]
-if CDatagramIO is not None:
-    IO_CLASSES.append(pytest.param(CDatagramIO, id="compiled"))
+IO_CLASSES = [pytest.param(PySocketIO, id="python")]
+if CSocketIO is not None:
+    IO_CLASSES.append(pytest.param(CSocketIO, id="compiled"))
 
 
 @pytest.fixture(params=IO_CLASSES)
@@ -191,3 +191,46 @@ def test_sendto_raises_the_audit_event(io_class):
         finally:
             recording = False
     assert seen == [address, address]
+
+
+def _tcp_pair() -> tuple[socket.socket, socket.socket]:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        a = socket.create_connection(listener.getsockname())
+        b, _ = listener.accept()
+    return a, b
+
+
+@pytest.mark.parametrize("pair", [socket.socketpair, _tcp_pair], ids=["unix", "tcp"])
+def test_stream_send_and_recv_into(io_class, pair):
+    a, b = pair()
+    with a, b:
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 15)
+        b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 15)
+        a.setblocking(False)
+        b.setblocking(False)
+        io_a, io_b = io_class(a), io_class(b)
+        buf = bytearray(1 << 16)
+        assert _outcome(io_b.recv_into, buf) == _outcome(b.recv_into, buf)  # would block
+        payload = bytes(range(256)) * 4096  # 1 MiB: more than one send takes
+        sent = io_a.send(payload)
+        assert 0 < sent < len(payload)
+        received = bytearray()
+        while len(received) < sent:
+            _wait_readable(b)
+            n = io_b.recv_into(buf)
+            received += buf[:n]
+        assert received == payload[:sent]
+        assert io_a.send(memoryview(payload)[sent:sent + 5]) == 5
+        _wait_readable(b)
+        assert io_b.recv_into(buf, 3) == 3 and bytes(buf[:3]) == payload[sent:sent + 3]
+        assert io_b.recv_into(buf) == 2
+        b.close()
+        # The peer is gone: the errors are the socket's (EPIPE or ECONNRESET, no SIGPIPE).
+        mine = _outcome(io_a.send, b"x")
+        if mine[0] == "ok":  # TCP: the first send is taken, and answered with a reset.
+            _wait_readable(a)
+            mine = _outcome(io_a.send, b"x")
+        assert mine[0] in (BrokenPipeError, ConnectionResetError)
+        assert _outcome(io_a.send, b"x") == _outcome(a.send, b"x")
+        assert _outcome(io_a.send, "text") == _outcome(a.send, "text")
+        assert _outcome(io_a.recv_into, buf, 1 << 17) == _outcome(a.recv_into, buf, 1 << 17)
