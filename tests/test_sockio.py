@@ -224,9 +224,21 @@ def test_stream_send_and_recv_into(io_class, pair):
         _wait_readable(b)
         assert io_b.recv_into(buf, 3) == 3 and bytes(buf[:3]) == payload[sent:sent + 3]
         assert io_b.recv_into(buf) == 2
+        assert io_a.send(b"bytes") == 5
+        _wait_readable(b)
+        got = io_b.recv_bytes(memoryview(buf))
+        assert type(got) is bytes and got == b"bytes"
+        view = memoryview(buf)
+        assert _outcome(io_b.recv_bytes, view) == (BlockingIOError, _outcome(b.recv, 1)[1])
+        a.shutdown(socket.SHUT_WR)
+        _wait_readable(b)
+        assert io_b.recv_bytes(view) == b""  # end of file
         b.close()
         # The peer is gone: the errors are the socket's (EPIPE or ECONNRESET, no SIGPIPE).
         mine = _outcome(io_a.send, b"x")
+        if mine[0] is BrokenPipeError:  # Writing was shut down above: EPIPE at once.
+            assert mine == _outcome(a.send, b"x")
+            return
         if mine[0] == "ok":  # TCP: the first send is taken, and answered with a reset.
             _wait_readable(a)
             mine = _outcome(io_a.send, b"x")

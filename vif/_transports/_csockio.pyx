@@ -16,6 +16,7 @@ goes through the socket's own method.
 
 import socket as _socket_module
 
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.exc cimport PyErr_CheckSignals, PyErr_SetFromErrno
 from cpython.unicode cimport PyUnicode_FromString
@@ -156,6 +157,23 @@ cdef class SocketIO:
                 got = recv(fd, view.buf, nbytes, 0)
                 if not _check(got):
                     return got
+        finally:
+            PyBuffer_Release(&view)
+
+    def recv_bytes(self, buffer):
+        """``recv_into(buffer)``, a memoryview, and a copy of what arrived (``b""``: EOF)."""
+        cdef int fd = self._fd(self._plain)
+        cdef Py_ssize_t nbytes = 0
+        cdef Py_buffer view
+        cdef ssize_t got
+        if not _lend_for_receiving(fd, buffer, &nbytes, &view):
+            got = self._sock.recv_into(buffer)
+            return buffer[:got].tobytes()
+        try:
+            while True:
+                got = recv(fd, view.buf, nbytes, 0)
+                if not _check(got):
+                    return PyBytes_FromStringAndSize(<char *>view.buf, got)
         finally:
             PyBuffer_Release(&view)
 

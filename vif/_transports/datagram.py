@@ -48,8 +48,9 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
         try:
             if self._peer is None:
                 nbytes, addr = self._io.recvfrom_into(view)
+                data = view[:nbytes].tobytes()
             else:
-                nbytes = self._io.recv_into(view)
+                data = self._io.recv_bytes(view)
                 addr = self._peer
         except (BlockingIOError, InterruptedError):
             pass
@@ -60,7 +61,7 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
         except BaseException as exc:
             self._fatal_error(exc, "Fatal read error on datagram transport")
         else:
-            self._protocol.datagram_received(view[:nbytes].tobytes(), addr)
+            self._protocol.datagram_received(data, addr)
 
     def sendto(self, data, addr=None) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):

@@ -8,7 +8,9 @@ address in both directions: ``recvfrom_into`` formats an address only when it
 differs from the last one (an echo server answers the same few peers, and
 formatting "127.0.0.1" cost more than the system call), and ``sendto`` parses
 one only when it is not the object it was given last time. Both return and
-raise exactly what the socket's methods do.
+raise exactly what the socket's methods do. ``recv_bytes`` (a receive into the
+loop's buffer, copied out as bytes) is one C function there, with no slice or
+memoryview made per read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import socket
 
 
 class SocketIO:
-    """``recvfrom_into``, ``recv_into``, ``sendto`` and ``send`` of one socket."""
+    """``recvfrom_into``, ``recv_into``, ``sendto`` and ``send`` of one socket,
+    and ``recv_bytes``: what ``recv_into`` put in a buffer, as bytes."""
 
     __slots__ = ("recv_into", "recvfrom_into", "send", "sendto")
 
@@ -26,3 +29,8 @@ class SocketIO:
         self.recv_into = sock.recv_into
         self.sendto = sock.sendto
         self.send = sock.send
+
+    def recv_bytes(self, buffer) -> bytes:
+        """``recv_into(buffer)``, a memoryview, and a copy of what arrived (``b""``: EOF)."""
+        nbytes = self.recv_into(buffer)
+        return buffer[:nbytes].tobytes()

@@ -66,9 +66,8 @@ class StreamTransport(SocketTransport):
     def _read_ready_data(self) -> None:
         if self._conn_lost:
             return
-        view = self._recv_view
         try:
-            nbytes = self._io.recv_into(view)
+            data = self._io.recv_bytes(self._recv_view)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
@@ -76,10 +75,9 @@ class StreamTransport(SocketTransport):
         except BaseException as exc:
             self._fatal_error(exc, "Fatal read error on socket transport")
             return
-        if not nbytes:
+        if not data:
             self._read_eof()
             return
-        data = view[:nbytes].tobytes()
         try:
             self._protocol.data_received(data)
         except (SystemExit, KeyboardInterrupt):
