@@ -95,6 +95,15 @@ cdef inline int _check(ssize_t result) except -1:
     return -1
 
 
+cdef inline ssize_t _recv(int fd, Py_buffer *view, Py_ssize_t nbytes) except -1:
+    """recv(2) of up to ``nbytes`` into ``view``: the size received."""
+    cdef ssize_t got
+    while True:
+        got = recv(fd, view.buf, nbytes, 0)
+        if not _check(got):
+            return got
+
+
 cdef class SocketIO:
     """``recvfrom_into``, ``recv_into``, ``sendto`` and ``send`` of one socket."""
 
@@ -120,31 +129,36 @@ cdef class SocketIO:
             return self._sock.fileno()  # -1 once closed: the method fails with EBADF.
         return -1
 
-    def recvfrom_into(self, buffer, Py_ssize_t nbytes=0):
-        cdef int fd = self._fd(self._ipv4)
-        cdef Py_buffer view
+    cdef object _recvfrom(self, int fd, Py_buffer *view, Py_ssize_t nbytes, ssize_t *got):
+        """recvfrom(2) into ``view``: the sender's address (``got``: the size)."""
         cdef sockaddr_in addr
         cdef socklen_t addrlen
-        cdef ssize_t got
         cdef char text[INET_ADDRSTRLEN]
-        if not _lend_for_receiving(fd, buffer, &nbytes, &view):
-            return self._sock.recvfrom_into(buffer, nbytes)
-        try:
-            while True:
-                addrlen = sizeof(addr)
-                got = recvfrom(fd, view.buf, nbytes, 0, <sockaddr *>&addr, &addrlen)
-                if not _check(got):
-                    break
-        finally:
-            PyBuffer_Release(&view)
+        while True:
+            addrlen = sizeof(addr)
+            got[0] = recvfrom(fd, view.buf, nbytes, 0, <sockaddr *>&addr, &addrlen)
+            if not _check(got[0]):
+                break
         if addrlen < sizeof(addr) or addr.sin_family != AF_INET:
-            return got, None  # No address (socket's makesockaddr says None too).
+            return None  # No address (socket's makesockaddr says None too).
         if (self._from_obj is None or addr.sin_addr.s_addr != self._from.sin_addr.s_addr
                 or addr.sin_port != self._from.sin_port):
             inet_ntop(AF_INET, &addr.sin_addr, text, sizeof(text))
             self._from_obj = (PyUnicode_FromString(text), ntohs(addr.sin_port))
             self._from = addr
-        return got, self._from_obj
+        return self._from_obj
+
+    def recvfrom_into(self, buffer, Py_ssize_t nbytes=0):
+        cdef int fd = self._fd(self._ipv4)
+        cdef Py_buffer view
+        cdef ssize_t got
+        if not _lend_for_receiving(fd, buffer, &nbytes, &view):
+            return self._sock.recvfrom_into(buffer, nbytes)
+        try:
+            address = self._recvfrom(fd, &view, nbytes, &got)
+        finally:
+            PyBuffer_Release(&view)
+        return got, address
 
     def recv_into(self, buffer, Py_ssize_t nbytes=0, int flags=0):
         cdef int fd = self._fd(self._plain)
@@ -153,29 +167,39 @@ cdef class SocketIO:
         if flags or not _lend_for_receiving(fd, buffer, &nbytes, &view):
             return self._sock.recv_into(buffer, nbytes, flags)
         try:
-            while True:
-                got = recv(fd, view.buf, nbytes, 0)
-                if not _check(got):
-                    return got
+            return _recv(fd, &view, nbytes)
+        finally:
+            PyBuffer_Release(&view)
+
+    cdef object _receive_bytes(self, object buffer, bint sender):
+        """What ``recv_into(buffer)`` (or ``recvfrom_into``, with ``sender``) put in
+        ``buffer``, a memoryview, as bytes (with the sender's address)."""
+        cdef int fd = self._fd(self._ipv4 if sender else self._plain)
+        cdef Py_ssize_t nbytes = 0
+        cdef Py_buffer view
+        cdef ssize_t got
+        if not _lend_for_receiving(fd, buffer, &nbytes, &view):
+            if sender:
+                got, address = self._sock.recvfrom_into(buffer)
+                return buffer[:got].tobytes(), address
+            got = self._sock.recv_into(buffer)
+            return buffer[:got].tobytes()
+        try:
+            if sender:
+                address = self._recvfrom(fd, &view, nbytes, &got)
+                return PyBytes_FromStringAndSize(<char *>view.buf, got), address
+            got = _recv(fd, &view, nbytes)
+            return PyBytes_FromStringAndSize(<char *>view.buf, got)
         finally:
             PyBuffer_Release(&view)
 
     def recv_bytes(self, buffer):
         """``recv_into(buffer)``, a memoryview, and a copy of what arrived (``b""``: EOF)."""
-        cdef int fd = self._fd(self._plain)
-        cdef Py_ssize_t nbytes = 0
-        cdef Py_buffer view
-        cdef ssize_t got
-        if not _lend_for_receiving(fd, buffer, &nbytes, &view):
-            got = self._sock.recv_into(buffer)
-            return buffer[:got].tobytes()
-        try:
-            while True:
-                got = recv(fd, view.buf, nbytes, 0)
-                if not _check(got):
-                    return PyBytes_FromStringAndSize(<char *>view.buf, got)
-        finally:
-            PyBuffer_Release(&view)
+        return self._receive_bytes(buffer, False)
+
+    def recvfrom_bytes(self, buffer):
+        """``recvfrom_into(buffer)``, a memoryview: a copy of what arrived, and its sender."""
+        return self._receive_bytes(buffer, True)
 
     cdef bint _parse_to(self, address) except -1:
         """Parse an IPv4 ``(host, port)`` that socket reads without a lookup into ``_to``."""

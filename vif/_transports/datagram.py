@@ -47,8 +47,7 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
         view = self._recv_view
         try:
             if self._peer is None:
-                nbytes, addr = self._io.recvfrom_into(view)
-                data = view[:nbytes].tobytes()
+                data, addr = self._io.recvfrom_bytes(view)
             else:
                 data = self._io.recv_bytes(view)
                 addr = self._peer

@@ -8,9 +8,9 @@ address in both directions: ``recvfrom_into`` formats an address only when it
 differs from the last one (an echo server answers the same few peers, and
 formatting "127.0.0.1" cost more than the system call), and ``sendto`` parses
 one only when it is not the object it was given last time. Both return and
-raise exactly what the socket's methods do. ``recv_bytes`` (a receive into the
-loop's buffer, copied out as bytes) is one C function there, with no slice or
-memoryview made per read.
+raise exactly what the socket's methods do. ``recv_bytes`` and
+``recvfrom_bytes`` (a receive into the loop's buffer, copied out as bytes) are
+one C function each there, with no slice or memoryview made per read.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import socket
 
 
 class SocketIO:
-    """``recvfrom_into``, ``recv_into``, ``sendto`` and ``send`` of one socket,
-    and ``recv_bytes``: what ``recv_into`` put in a buffer, as bytes."""
+    """``recvfrom_into``, ``recv_into``, ``sendto`` and ``send`` of one socket, and
+    ``recv_bytes`` / ``recvfrom_bytes``: what they put in a buffer, as bytes."""
 
     __slots__ = ("recv_into", "recvfrom_into", "send", "sendto")
 
@@ -34,3 +34,8 @@ class SocketIO:
         """``recv_into(buffer)``, a memoryview, and a copy of what arrived (``b""``: EOF)."""
         nbytes = self.recv_into(buffer)
         return buffer[:nbytes].tobytes()
+
+    def recvfrom_bytes(self, buffer) -> tuple[bytes, object]:
+        """``recvfrom_into(buffer)``, a memoryview: a copy of what arrived, and its sender."""
+        nbytes, address = self.recvfrom_into(buffer)
+        return buffer[:nbytes].tobytes(), address
