@@ -105,7 +105,8 @@ cdef inline ssize_t _recv(int fd, Py_buffer *view, Py_ssize_t nbytes) except -1:
 
 
 cdef class SocketIO:
-    """``recvfrom_into``, ``recv_into``, ``sendto`` and ``send`` of one socket."""
+    """``recvfrom_into``, ``recv_into``, ``sendto`` and ``send`` of one socket, and
+    ``recv_bytes`` / ``recvfrom_bytes``: what they put in a buffer, as bytes."""
 
     cdef object _sock
     cdef bint _plain           # a socket.socket (not a subclass, not a wrapper)
@@ -227,11 +228,12 @@ cdef class SocketIO:
         cdef int fd = self._fd(self._ipv4)
         cdef Py_buffer view
         cdef ssize_t sent
-        if address is not _NOTHING or flags_or_address is _NOTHING or fd == -1:
-            args = (flags_or_address, address) if address is not _NOTHING else (flags_or_address,)
-            return self._sock.sendto(data, *[a for a in args if a is not _NOTHING])
+        if address is not _NOTHING:  # sendto(data, flags, address)
+            return self._sock.sendto(data, flags_or_address, address)
+        if flags_or_address is _NOTHING:
+            return self._sock.sendto(data)  # The socket's TypeError.
         address = flags_or_address
-        if ((address is not self._to_obj and not self._parse_to(address))
+        if (fd == -1 or (address is not self._to_obj and not self._parse_to(address))
                 or not _get_buffer(data, &view, PyBUF_SIMPLE)):
             return self._sock.sendto(data, address)
         try:
