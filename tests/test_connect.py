@@ -17,6 +17,8 @@ import socket
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from vif_testing import Echo, ipv6_available, is_reference, open_fd_count, run, unused_port
 
 
@@ -310,3 +312,79 @@ def test_debug_log_names_the_connection_as_asyncio_does(loop_factory, caplog):
     sock_arg, host, port_arg = records[0].args[:3]
     assert type(sock_arg).__name__ == "TransportSocket"
     assert (host, port_arg) == ("127.0.0.1", port)
+
+
+_HOSTS = st.one_of(
+    st.sampled_from(["127.0.0.1", "::1", "0.0.0.0", "1.2.3", "01.2.3.4", "a%b", "1\0", "",
+                     "localhost", "255.255.255.255", "256.1.1.1", b"127.0.0.1"]),
+    st.ip_addresses(v=4).map(str),
+    st.text(alphabet="0123456789.:%", max_size=16),
+    st.none(),
+)
+_PORTS = st.one_of(st.integers(-1, 70000), st.sampled_from(["80", "", b"", "http", None, True,
+                                                            1.5]))
+
+
+@given(
+    host=_HOSTS,
+    port=_PORTS,
+    family=st.sampled_from([socket.AF_UNSPEC, socket.AF_INET, socket.AF_INET6, socket.AF_UNIX]),
+    proto=st.sampled_from([0, socket.IPPROTO_TCP, socket.IPPROTO_UDP, 255]),
+)
+@settings(max_examples=400, deadline=None)
+def test_numeric_address_shortcut_answers_what_ipaddr_info_does(host, port, family, proto):
+    """create_connection's shortcut for "is this a numeric address?" is asyncio's."""
+    from asyncio import base_events
+
+    from vif._network import _numeric_stream_info
+
+    def outcome(function, *args):
+        try:
+            return function(*args)
+        except Exception as exc:  # noqa: BLE001 - compared below
+            return type(exc), str(exc)
+
+    expected = outcome(base_events._ipaddr_info, host, port, family, socket.SOCK_STREAM, proto)
+    assert outcome(_numeric_stream_info, host, port, family, proto) == expected
+
+
+class SubclassSocket(socket.socket):
+    """Not a plain socket.socket: sock_connect goes through its connect()."""
+
+
+async def _sock_connect_outcome(family, address, socket_class=socket.socket):
+    loop = asyncio.get_running_loop()
+    with socket_class(family, socket.SOCK_STREAM) as sock:
+        sock.setblocking(False)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, address), 10)
+        except OSError as exc:
+            return type(exc), exc.errno, str(exc)
+        return "connected", sock.getpeername() == address
+
+
+@pytest.mark.parametrize("socket_class", [socket.socket, SubclassSocket],
+                         ids=["plain", "subclass"])
+def test_sock_connect_outcomes_are_asyncios(loop_factory, socket_class, tmp_path):
+    """An error connect() reports at once, a connection made at once, and one that
+    completes later: the same result or exception as on asyncio's loop."""
+    missing = str(tmp_path / "missing")
+    listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listening.bind(str(tmp_path / "s"))
+    listening.listen(8)
+    refused_port = unused_port()
+    tcp = socket.create_server(("127.0.0.1", 0))
+    cases = [
+        (socket.AF_UNIX, missing),  # ENOENT from connect() itself
+        (socket.AF_UNIX, str(tmp_path / "s")),  # connected at once
+        (socket.AF_INET, ("127.0.0.1", refused_port)),  # refused after the wait
+        (socket.AF_INET, tcp.getsockname()),  # connected after the wait
+    ]
+    with listening, tcp:
+        before = open_fd_count()
+        for family, address in cases:
+            got = run(loop_factory, _sock_connect_outcome(family, address, socket_class))
+            want = run(asyncio.SelectorEventLoop,
+                       _sock_connect_outcome(family, address, socket_class))
+            assert got == want, address
+        assert open_fd_count() == before

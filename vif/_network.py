@@ -43,6 +43,28 @@ def _numeric_port(port) -> bool:
     return False
 
 
+def _numeric_stream_info(host, port, family, proto):
+    """asyncio's ``_ipaddr_info`` for a TCP connection: the one getaddrinfo() entry
+    a numeric host and port resolve to, or None.
+
+    The common case, a str IPv4 address and an int port, is answered here; any
+    other goes to ``_ipaddr_info`` itself.
+    """
+    if (
+        type(host) is str
+        and type(port) is int
+        and (family == socket.AF_UNSPEC or family == socket.AF_INET)
+        and (proto == 0 or proto == socket.IPPROTO_TCP)
+    ):
+        try:
+            socket.inet_pton(socket.AF_INET, host)
+        except (OSError, ValueError):
+            pass
+        else:
+            return socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port)
+    return base_events._ipaddr_info(host, port, family, socket.SOCK_STREAM, proto)
+
+
 class Network:
     """Mixin for the event loop: the transport hooks BaseEventLoop calls, and more."""
 
@@ -425,7 +447,7 @@ class Network:
             and ssl_shutdown_timeout is None
             and self._plain_connect_is_ours()
         ):
-            info = base_events._ipaddr_info(host, port, family, socket.SOCK_STREAM, proto)
+            info = _numeric_stream_info(host, port, family, proto)
             if info is not None:
                 return await self._connect_numeric(protocol_factory, info, all_errors,
                                                    host, port)

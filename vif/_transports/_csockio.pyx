@@ -14,6 +14,7 @@ to, the socket's ``sendto`` audit event is raised. The peer addresses are what
 goes through the socket's own method.
 """
 
+import _socket
 import socket as _socket_module
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
@@ -56,6 +57,8 @@ cdef extern from "sys/socket.h" nogil:
                    socklen_t addrlen)
 
 cdef object _socket_type = _socket_module.socket
+# The socket's family as a plain int (socket.socket's property makes an enum).
+cdef object _raw_family = _socket.socket.family.__get__
 cdef object _NOTHING = object()  # an argument not given
 
 
@@ -119,7 +122,7 @@ cdef class SocketIO:
     def __init__(self, sock):
         self._sock = sock
         self._plain = type(sock) is _socket_type
-        self._ipv4 = self._plain and sock.family == AF_INET
+        self._ipv4 = self._plain and _raw_family(sock) == AF_INET
         self._from_obj = None
         self._to_obj = _NOTHING
 
