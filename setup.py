@@ -4,7 +4,8 @@ Two kinds of compiled modules:
 
 * ``vif._cscheduler``, written in Cython (``vif/_cscheduler.pyx``), and
   ``vif._transports._csockio`` (the transports' socket calls);
-* compiled twins of pure-Python modules (the socket transports):
+* compiled twins of pure-Python modules (the socket transports, the loop's
+  ``sock_*`` coroutines and connection set-up):
   the same source, compiled as it is, so that the pure-Python reference and
   the compiled loop cannot drift apart. The twin's source is a copy made at
   build time with its relative imports pointed at the other twins.
@@ -25,11 +26,16 @@ TWINS = {
     "vif._transports._cbase": "vif/_transports/base.py",
     "vif._transports._cstream": "vif/_transports/stream.py",
     "vif._transports._cdatagram": "vif/_transports/datagram.py",
+    # the loop's sock_* coroutines and its connecting / accepting / serving
+    "vif._csockops": "vif/_sockops.py",
+    "vif._cnetwork": "vif/_network.py",
 }
 # How a twin imports a sibling module that has a twin of its own.
 TWIN_IMPORTS = {
     r"from \.base import": "from vif._transports._cbase import",
     r"from \.sockio import": "from vif._transports._csockio import",
+    r"from \._transports\.base import": "from vif._transports._cbase import",
+    r"from \._transports\.": "from vif._transports.",
 }
 
 

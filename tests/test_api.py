@@ -55,6 +55,28 @@ class TestVif:
             assert vif.CEventLoop is not None
             assert vif.EventLoop is vif.CEventLoop
 
+    @pytest.mark.skipif(vif.CEventLoop is None, reason="the compiled loop is not built")
+    def test_compiled_loop_parts(self):
+        """The compiled loop takes the plain methods of sock_* and connection set-up
+        from the compiled twins, and keeps the coroutines whose frames the tracer reads."""
+        import inspect
+
+        loop_class = vif.CEventLoop
+        for name in ("_sock_connect", "_accept_connection", "_make_socket_transport",
+                     "_plain_connect_is_ours", "_retry_sock_op"):
+            method = getattr(loop_class, name)
+            assert type(method).__name__ == "cython_function_or_method", name
+        for name in ("sock_recv", "sock_connect", "create_connection", "getaddrinfo"):
+            method = getattr(loop_class, name)
+            assert inspect.iscoroutinefunction(method), name
+            assert method is getattr(vif.PyEventLoop, name), name
+        # The numeric-host shortcut compares against the methods the class was built with.
+        for loop_type in (vif.PyEventLoop, loop_class):
+            recorded = dict(loop_type._original_connect_steps)
+            assert set(recorded) == {"_ensure_resolved", "_connect_sock", "sock_connect",
+                                     "_sock_connect"}
+            assert all(getattr(loop_type, name) is recorded[name] for name in recorded)
+
     def test_new_event_loop(self):
         loop = vif.new_event_loop()
         try:

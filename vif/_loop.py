@@ -26,7 +26,7 @@ import weakref
 from asyncio import base_events
 
 from ._backends import Backend
-from ._network import Network
+from ._network import Network, record_connect_steps
 from ._scheduler import Scheduler
 from ._sendfile import Sendfile
 from ._signals import Signals
@@ -93,3 +93,6 @@ LOOP_PARTS = (
 
 class PyEventLoop(Scheduler, *LOOP_PARTS):
     """An asyncio event loop on vif's scheduler and backends, in pure Python."""
+
+
+record_connect_steps(PyEventLoop)

@@ -18,7 +18,6 @@ import stat
 import sys
 from asyncio import base_events, constants, sslproto, tasks, trsock
 
-from ._sockops import SockOps
 from ._transports.base import family_and_type
 from ._transports.datagram import DatagramTransport
 from ._transports.pipes import ReadPipeTransport, WritePipeTransport
@@ -71,6 +70,8 @@ class Network:
     # The compiled loop puts the compiled twins of the transports here.
     _StreamTransport = StreamTransport
     _DatagramTransport = DatagramTransport
+    # What record_connect_steps() found on the loop class: ((name, method), ...).
+    _original_connect_steps: tuple = ()
 
     # -- transport factories (hooks of BaseEventLoop) ----------------------------
 
@@ -468,10 +469,13 @@ class Network:
         subclass, a test's mock) -- or a patched socket module -- gets asyncio's
         full path, which calls it.
         """
-        if _PLAIN_CONNECT_STEPS & self.__dict__.keys():
+        if _PLAIN_CONNECT_STEP_SET & self.__dict__.keys():
             return False
         cls = type(self)
-        for name, original in _ORIGINAL_STEPS:
+        steps = cls._original_connect_steps
+        if not steps:
+            return False  # a loop class assembled without record_connect_steps()
+        for name, original in steps:
             if getattr(cls, name) is not original:
                 return False
         return (
@@ -536,16 +540,17 @@ class Network:
         return await self.run_in_executor(None, socket.getnameinfo, sockaddr, flags)
 
 
-# The stock steps create_connection's numeric-host shortcut stands in for, as they
-# were at import (see Network._plain_connect_is_ours): replacing any of them later,
-# on a loop, its class or asyncio's, turns the shortcut off.
-_ORIGINAL_STEPS = tuple(
-    (name, getattr(owner, name))
-    for owner, names in (
-        (base_events.BaseEventLoop, ("_ensure_resolved", "_connect_sock")),
-        (SockOps, ("sock_connect", "_sock_connect")),
-    )
-    for name in names
-)
-_PLAIN_CONNECT_STEPS = frozenset(name for name, _ in _ORIGINAL_STEPS)
+# The steps create_connection's numeric-host shortcut stands in for (see
+# Network._plain_connect_is_ours): replacing any of them, on a loop, its class or
+# asyncio's, after the loop class was assembled turns the shortcut off.
+_PLAIN_CONNECT_STEPS = ("_ensure_resolved", "_connect_sock", "sock_connect", "_sock_connect")
+_PLAIN_CONNECT_STEP_SET = frozenset(_PLAIN_CONNECT_STEPS)
 _ORIGINAL_CREATE = base_events.BaseEventLoop.create_connection
+
+
+def record_connect_steps(loop_class: type) -> None:
+    """Remember ``loop_class``'s create_connection steps as they are now: the
+    ones its numeric-host shortcut may stand in for."""
+    loop_class._original_connect_steps = tuple(
+        (name, getattr(loop_class, name)) for name in _PLAIN_CONNECT_STEPS
+    )
