@@ -4,8 +4,9 @@ Two kinds of compiled modules:
 
 * ``vif._cscheduler``, written in Cython (``vif/_cscheduler.pyx``), and
   ``vif._transports._csockio`` (the transports' socket calls);
-* compiled twins of pure-Python modules (the socket transports, the loop's
-  ``sock_*`` coroutines and connection set-up):
+* compiled twins of pure-Python modules (the socket transports; the loop's
+  ``sock_*`` and connection set-up, of which the compiled loop takes the
+  plain methods, see vif/_cloop.py):
   the same source, compiled as it is, so that the pure-Python reference and
   the compiled loop cannot drift apart. The twin's source is a copy made at
   build time with its relative imports pointed at the other twins.
@@ -26,7 +27,7 @@ TWINS = {
     "vif._transports._cbase": "vif/_transports/base.py",
     "vif._transports._cstream": "vif/_transports/stream.py",
     "vif._transports._cdatagram": "vif/_transports/datagram.py",
-    # the loop's sock_* coroutines and its connecting / accepting / serving
+    # the loop's sock_* helpers and its connecting / accepting / serving
     "vif._csockops": "vif/_sockops.py",
     "vif._cnetwork": "vif/_network.py",
 }
@@ -35,6 +36,7 @@ TWIN_IMPORTS = {
     r"from \.base import": "from vif._transports._cbase import",
     r"from \.sockio import": "from vif._transports._csockio import",
     r"from \._transports\.base import": "from vif._transports._cbase import",
+    r"from \._transports\.sockio import": "from vif._transports._csockio import",
     r"from \._transports\.": "from vif._transports.",
 }
 

@@ -74,7 +74,7 @@ class TestVif:
         for loop_type in (vif.PyEventLoop, loop_class):
             recorded = dict(loop_type._original_connect_steps)
             assert set(recorded) == {"_ensure_resolved", "_connect_sock", "sock_connect",
-                                     "_sock_connect"}
+                                     "_sock_connect", "_create_connection_transport"}
             assert all(getattr(loop_type, name) is recorded[name] for name in recorded)
 
     def test_new_event_loop(self):

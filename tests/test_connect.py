@@ -257,13 +257,29 @@ def test_steps_replaced_on_a_class_are_still_called(loop_factory, monkeypatch):
             transport.close()
         finally:
             monkeypatch.undo()
+
+        # The last step alone, replaced on asyncio's class.
+        made = []
+        real_make = asyncio.BaseEventLoop._create_connection_transport
+
+        async def create_connection_transport(self, sock, *args, **kwargs):
+            made.append(sock.getpeername())
+            return await real_make(self, sock, *args, **kwargs)
+
+        monkeypatch.setattr(asyncio.BaseEventLoop, "_create_connection_transport",
+                            create_connection_transport)
+        try:
+            transport, _ = await loop.create_connection(Client, "127.0.0.1", port)
+            transport.close()
+        finally:
+            monkeypatch.undo()
             server.close()
             await server.wait_closed()
-        return via_class, via_asyncio, port
+        return via_class, via_asyncio + made, port
 
     via_class, via_asyncio, port = run(loop_factory, main())
     assert via_class == [("127.0.0.1", port)]
-    assert via_asyncio == [("127.0.0.1", port)]
+    assert via_asyncio == [("127.0.0.1", port), ("127.0.0.1", port)]
 
 
 def _refused_for_lack_of_fds(**kwargs):

@@ -317,3 +317,48 @@ def test_writer_added_while_a_wait_waits(loop_factory):
         assert registered_fd_count(loop) == base
 
     _run_on_pair(loop_factory, body)
+
+
+def test_connected_socket_read_after_its_connect_wait(loop_factory):
+    """sock_connect waits (one-shot) for the connection; a transport made on the
+    socket then reads it, and a socket that reuses the number after it is closed
+    behind a dup sees only its own file."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        base = registered_fd_count(loop)
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            sock = socket.socket()
+            sock.setblocking(False)
+            async with asyncio.timeout(5):
+                await loop.sock_connect(sock, listener.getsockname())
+            accepted, _ = listener.accept()
+            with accepted:
+                reader, writer = await asyncio.open_connection(sock=sock)
+                accepted.send(b"hello\n")
+                async with asyncio.timeout(5):
+                    assert await reader.readline() == b"hello\n"
+                writer.close()
+                await writer.wait_closed()
+            assert registered_fd_count(loop) == base
+
+            # Connected, never read by a transport: closed behind a dup.
+            sock = socket.socket()
+            sock.setblocking(False)
+            async with asyncio.timeout(5):
+                await loop.sock_connect(sock, listener.getsockname())
+            accepted, _ = listener.accept()
+            keep, number = _close_behind_dup(sock)
+            reused, peer = _pair_reusing(number)
+            with accepted, keep, reused, peer:
+                accepted.send(b"for the old file")
+                calls = []
+                loop.add_reader(reused, calls.append, None)
+                await asyncio.sleep(0.05)
+                assert loop.remove_reader(reused) is True
+                assert calls == []
+                async with asyncio.timeout(5):
+                    assert await _recv_after_wait(loop, reused, peer) == b"ping"
+            assert registered_fd_count(loop) == base
+
+    run(loop_factory, main())

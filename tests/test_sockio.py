@@ -7,6 +7,7 @@ peer address each way. Every result, address and error must be the socket's.
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 
@@ -14,11 +15,13 @@ import pytest
 from vif_testing import vif
 
 from vif._transports.sockio import SocketIO as PySocketIO
+from vif._transports.sockio import accept as py_accept
 
 try:
     from vif._transports._csockio import SocketIO as CSocketIO
+    from vif._transports._csockio import accept as c_accept
 except ImportError:
-    CSocketIO = None
+    CSocketIO = c_accept = None
 
 pytestmark = pytest.mark.skipif(vif is None, reason="vif not importable")
 
@@ -27,8 +30,18 @@ if CSocketIO is not None:
     IO_CLASSES.append(pytest.param(CSocketIO, id="compiled"))
 
 
+ACCEPTS = [pytest.param(py_accept, id="python")]
+if c_accept is not None:
+    ACCEPTS.append(pytest.param(c_accept, id="compiled"))
+
+
 @pytest.fixture(params=IO_CLASSES)
 def io_class(request):
+    return request.param
+
+
+@pytest.fixture(params=ACCEPTS)
+def accept(request):
     return request.param
 
 
@@ -253,3 +266,54 @@ def test_stream_send_and_recv_into(io_class, pair):
         assert _outcome(io_a.send, b"x") == _outcome(a.send, b"x")
         assert _outcome(io_a.send, "text") == _outcome(a.send, "text")
         assert _outcome(io_a.recv_into, buf, 1 << 17) == _outcome(a.recv_into, buf, 1 << 17)
+
+
+
+def _listener(family: int, address) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.bind(address)
+    sock.listen(8)
+    return sock
+
+
+def _accepted_as_socket_does(accept, listener: socket.socket, address) -> None:
+    """A connection waiting on ``listener``: ``accept`` takes it as ``_accept()`` would."""
+    client = socket.socket(listener.family, socket.SOCK_STREAM)
+    with client:
+        client.connect(address)
+        accepted = accept(listener)
+        assert accepted is not None
+        fd, peer = accepted
+        with socket.socket(listener.family, socket.SOCK_STREAM, 0, fd) as conn:
+            assert peer == client.getsockname()
+            assert conn.getpeername() == client.getsockname()
+            assert not os.get_inheritable(fd)  # close-on-exec, as _accept() makes it
+            assert os.get_blocking(fd)  # the caller makes it non-blocking
+        if listener.gettimeout() == 0:
+            assert accept(listener) is None  # none waiting: no BlockingIOError
+
+
+@pytest.mark.parametrize("family", ["ipv4", "unix", "blocking-ipv4"])
+def test_accept_takes_what_socket_accept_takes(accept, family, tmp_path):
+    if family == "unix":
+        listener = _listener(socket.AF_UNIX, str(tmp_path / "s"))
+    else:
+        listener = _listener(socket.AF_INET, ("127.0.0.1", 0))
+    with listener:
+        if family != "blocking-ipv4":  # (a blocking one would wait here)
+            listener.setblocking(False)
+            assert accept(listener) is None
+        _accepted_as_socket_does(accept, listener, listener.getsockname())
+
+
+def test_accept_errors_are_the_sockets(accept):
+    listener = _listener(socket.AF_INET, ("127.0.0.1", 0))
+    listener.setblocking(False)
+    listener.close()
+    want = _outcome(socket.socket._accept, listener)
+    assert want[0] is OSError
+    assert _outcome(accept, listener) == want
+    with socket.socket() as unbound:  # not listening: EINVAL
+        unbound.setblocking(False)
+        assert _outcome(accept, unbound) == _outcome(socket.socket._accept, unbound)
+        assert _outcome(accept, unbound)[0] is OSError

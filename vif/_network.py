@@ -21,6 +21,7 @@ from asyncio import base_events, constants, sslproto, tasks, trsock
 from ._transports.base import family_and_type
 from ._transports.datagram import DatagramTransport
 from ._transports.pipes import ReadPipeTransport, WritePipeTransport
+from ._transports.sockio import accept
 from ._transports.stream import StreamTransport
 
 logger = logging.getLogger("asyncio")
@@ -154,14 +155,17 @@ class Network:
     ):
         # socket.accept() without its Python wrapper's enum conversions, for the
         # plain socket.socket that create_server makes.
-        accept = sock._accept if type(sock) is _SOCKET else None
-        if accept is not None:
+        plain = type(sock) is _SOCKET
+        if plain:
             family, kind = family_and_type(sock)
             proto = sock.proto
         for _ in range(backlog):
             try:
-                if accept is not None:
-                    fd, addr = accept()
+                if plain:
+                    accepted = accept(sock)
+                    if accepted is None:
+                        return  # None waiting.
+                    fd, addr = accepted
                     conn = _SOCKET(family, kind, proto, fd)
                 else:
                     conn, addr = sock.accept()
@@ -487,7 +491,8 @@ class Network:
     async def _connect_numeric(self, protocol_factory, info, all_errors, host, port):
         """create_connection to one numeric address: asyncio's steps, without the
         second resolution in sock_connect and with a socket created non-blocking
-        (then asyncio's _create_connection_transport, as create_connection does).
+        (then what asyncio's _create_connection_transport does, as create_connection
+        does, but for making the socket non-blocking again).
 
         The outcome is asyncio's: the same socket (family, proto, TCP_NODELAY), the
         same exceptions (connect(2)'s own, or "Connect call failed (addr)" when the
@@ -515,8 +520,16 @@ class Network:
             if sock is not None:
                 sock.close()
             raise
-        transport, protocol = await self._create_connection_transport(
-            sock, protocol_factory, None, None)
+        # asyncio's _create_connection_transport without its setblocking(False)
+        # (one system call) on the socket made non-blocking above.
+        protocol = protocol_factory()
+        waiter = self.create_future()
+        transport = self._make_socket_transport(sock, protocol, waiter)
+        try:
+            await waiter
+        except BaseException:
+            transport.close()
+            raise
         if self._debug:
             logger.debug("%r connected to %s:%r: (%r, %r)", transport.get_extra_info("socket"),
                          host, port, transport, protocol)
@@ -543,7 +556,13 @@ class Network:
 # The steps create_connection's numeric-host shortcut stands in for (see
 # Network._plain_connect_is_ours): replacing any of them, on a loop, its class or
 # asyncio's, after the loop class was assembled turns the shortcut off.
-_PLAIN_CONNECT_STEPS = ("_ensure_resolved", "_connect_sock", "sock_connect", "_sock_connect")
+_PLAIN_CONNECT_STEPS = (
+    "_ensure_resolved",
+    "_connect_sock",
+    "sock_connect",
+    "_sock_connect",
+    "_create_connection_transport",
+)
 _PLAIN_CONNECT_STEP_SET = frozenset(_PLAIN_CONNECT_STEPS)
 _ORIGINAL_CREATE = base_events.BaseEventLoop.create_connection
 

@@ -251,7 +251,9 @@ class SockOps:
             return
         if pending:
             self._ensure_fd_no_transport(fd)
-            handle = self._add_writer(fd, self._sock_connect_cb, fut, sock, address)
+            # One-shot: a transport that reads the socket next re-arms the fd
+            # rather than registering it again.
+            handle = self._wait_fd(fd, False, self._sock_connect_cb, (fut, sock, address))
             fut.add_done_callback(functools.partial(self._sock_write_done, fd, handle=handle))
         else:
             fut.set_result(None)
@@ -264,7 +266,7 @@ class SockOps:
             if err != 0:
                 raise OSError(err, f"Connect call failed {address}")
         except (BlockingIOError, InterruptedError):
-            pass
+            self._rearm(sock.fileno())  # Not connected yet: wait for the next report.
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:

@@ -50,6 +50,17 @@ cdef extern from "arpa/inet.h" nogil:
         INET_ADDRSTRLEN
 
 cdef extern from "sys/socket.h" nogil:
+    int accept4(int fd, sockaddr *addr, socklen_t *addrlen, int flags)
+    enum:
+        SOCK_CLOEXEC
+
+cdef extern from *:
+    """
+    #include <errno.h>
+    /* In C: Cython makes the comparisons a switch, and on Linux the two are one value. */
+    static int vif_would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
+    """
+    bint _would_block "vif_would_block" (int error)
     ssize_t recv(int fd, void *buf, size_t n, int flags)
     ssize_t recvfrom(int fd, void *buf, size_t n, int flags, sockaddr *addr, socklen_t *addrlen)
     ssize_t send(int fd, const void *buf, size_t n, int flags)
@@ -98,6 +109,40 @@ cdef inline int _check(ssize_t result) except -1:
     return -1
 
 
+cdef object _ipv4_address(sockaddr_in *addr):
+    """``(host, port)`` as the socket module formats an IPv4 address."""
+    cdef char text[INET_ADDRSTRLEN]
+    inet_ntop(AF_INET, &addr.sin_addr, text, sizeof(text))
+    return (PyUnicode_FromString(text), ntohs(addr.sin_port))
+
+
+def accept(sock):
+    """``sock._accept()`` on a listening socket: ``(fd, address)``, or None when no
+    connection waits (where ``_accept()`` raises BlockingIOError).
+
+    A plain non-blocking IPv4 socket is accepted here with accept4(2), the new
+    fd close-on-exec as ``_accept()`` makes it; any other socket goes through
+    its ``_accept()``.
+    """
+    cdef sockaddr_in addr
+    cdef socklen_t addrlen
+    cdef int fd, listening
+    if type(sock) is not _socket_type or _raw_family(sock) != AF_INET or sock.timeout != 0.0:
+        try:
+            return sock._accept()
+        except BlockingIOError:
+            return None
+    listening = sock.fileno()
+    while True:
+        addrlen = sizeof(addr)
+        fd = accept4(listening, <sockaddr *>&addr, &addrlen, SOCK_CLOEXEC)
+        if fd >= 0:
+            return fd, _ipv4_address(&addr)
+        if _would_block(errno):
+            return None
+        _check(fd)  # EINTR: retried after the signal handlers ran; anything else raises.
+
+
 cdef inline ssize_t _recv(int fd, Py_buffer *view, Py_ssize_t nbytes) except -1:
     """recv(2) of up to ``nbytes`` into ``view``: the size received."""
     cdef ssize_t got
@@ -137,7 +182,6 @@ cdef class SocketIO:
         """recvfrom(2) into ``view``: the sender's address (``got``: the size)."""
         cdef sockaddr_in addr
         cdef socklen_t addrlen
-        cdef char text[INET_ADDRSTRLEN]
         while True:
             addrlen = sizeof(addr)
             got[0] = recvfrom(fd, view.buf, nbytes, 0, <sockaddr *>&addr, &addrlen)
@@ -147,8 +191,7 @@ cdef class SocketIO:
             return None  # No address (socket's makesockaddr says None too).
         if (self._from_obj is None or addr.sin_addr.s_addr != self._from.sin_addr.s_addr
                 or addr.sin_port != self._from.sin_port):
-            inet_ntop(AF_INET, &addr.sin_addr, text, sizeof(text))
-            self._from_obj = (PyUnicode_FromString(text), ntohs(addr.sin_port))
+            self._from_obj = _ipv4_address(&addr)
             self._from = addr
         return self._from_obj
 

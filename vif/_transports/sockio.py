@@ -11,6 +11,9 @@ one only when it is not the object it was given last time. Both return and
 raise exactly what the socket's methods do. ``recv_bytes`` and
 ``recvfrom_bytes`` (a receive into the loop's buffer, copied out as bytes) are
 one C function each there, with no slice or memoryview made per read.
+``accept`` takes a connection from a listening socket and says "none waiting"
+with None: the compiled one without the BlockingIOError that ends every round
+of accepting.
 """
 
 from __future__ import annotations
@@ -39,3 +42,15 @@ class SocketIO:
         """``recvfrom_into(buffer)``, a memoryview: a copy of what arrived, and its sender."""
         nbytes, address = self.recvfrom_into(buffer)
         return buffer[:nbytes].tobytes(), address
+
+
+def accept(sock: socket.socket) -> tuple[int, object] | None:
+    """``sock._accept()`` on a listening socket: ``(fd, address)``, or None when no
+    connection waits (where ``_accept()`` raises BlockingIOError).
+
+    The compiled twin accepts a plain IPv4 socket itself, without the exception.
+    """
+    try:
+        return sock._accept()
+    except BlockingIOError:
+        return None
