@@ -52,6 +52,18 @@ def _pair_reusing(number: int) -> tuple[socket.socket, socket.socket]:
     return reused, peer
 
 
+async def _sees_only_its_own_file(loop, reused: socket.socket, peer: socket.socket) -> None:
+    """``reused`` has the number of an fd whose file (still open through a dup) is
+    readable: a reader on it is not called, and a wait on it sees ``peer``'s data."""
+    calls = []
+    loop.add_reader(reused, calls.append, None)
+    await asyncio.sleep(0.05)
+    assert loop.remove_reader(reused) is True
+    assert calls == []
+    async with asyncio.timeout(5):
+        assert await _recv_after_wait(loop, reused, peer) == b"ping"
+
+
 async def _completes_when_sent(waiting: asyncio.Future, peer: socket.socket, data: bytes) -> None:
     """``peer`` sends ``data``: the waiting sock_recv returns it."""
     assert not waiting.done()
@@ -238,13 +250,7 @@ def test_reused_number_after_a_wait_sees_only_its_own_file(loop_factory):
             reused, peer = _pair_reusing(number)
             with keep, reused, peer:
                 b.send(b"for the old file")  # Readable until read, through keep.
-                calls = []
-                loop.add_reader(reused, calls.append, None)
-                await asyncio.sleep(0.05)
-                assert loop.remove_reader(reused) is True
-                assert calls == []
-                async with asyncio.timeout(5):
-                    assert await _recv_after_wait(loop, reused, peer) == b"ping"
+                await _sees_only_its_own_file(loop, reused, peer)
                 assert keep.recv(100) == b"for the old file"
 
     run(loop_factory, main())
@@ -352,13 +358,7 @@ def test_connected_socket_read_after_its_connect_wait(loop_factory):
             reused, peer = _pair_reusing(number)
             with accepted, keep, reused, peer:
                 accepted.send(b"for the old file")
-                calls = []
-                loop.add_reader(reused, calls.append, None)
-                await asyncio.sleep(0.05)
-                assert loop.remove_reader(reused) is True
-                assert calls == []
-                async with asyncio.timeout(5):
-                    assert await _recv_after_wait(loop, reused, peer) == b"ping"
+                await _sees_only_its_own_file(loop, reused, peer)
             assert registered_fd_count(loop) == base
 
     run(loop_factory, main())
