@@ -53,6 +53,11 @@ cdef extern from "sys/socket.h" nogil:
     int accept4(int fd, sockaddr *addr, socklen_t *addrlen, int flags)
     enum:
         SOCK_CLOEXEC
+    ssize_t recv(int fd, void *buf, size_t n, int flags)
+    ssize_t recvfrom(int fd, void *buf, size_t n, int flags, sockaddr *addr, socklen_t *addrlen)
+    ssize_t send(int fd, const void *buf, size_t n, int flags)
+    ssize_t sendto(int fd, const void *buf, size_t n, int flags, const sockaddr *addr,
+                   socklen_t addrlen)
 
 cdef extern from *:
     """
@@ -61,11 +66,6 @@ cdef extern from *:
     static int vif_would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
     """
     bint _would_block "vif_would_block" (int error)
-    ssize_t recv(int fd, void *buf, size_t n, int flags)
-    ssize_t recvfrom(int fd, void *buf, size_t n, int flags, sockaddr *addr, socklen_t *addrlen)
-    ssize_t send(int fd, const void *buf, size_t n, int flags)
-    ssize_t sendto(int fd, const void *buf, size_t n, int flags, const sockaddr *addr,
-                   socklen_t addrlen)
 
 cdef object _socket_type = _socket_module.socket
 # The socket's family as a plain int (socket.socket's property makes an enum).
