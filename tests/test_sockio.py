@@ -192,6 +192,35 @@ def test_other_families_and_blocking_sockets_use_the_socket(io_class):
                 assert io.recvfrom_into(bytearray(10)) == (2, six.getsockname())
 
 
+def test_a_timeout_set_later_is_honoured(io_class):
+    """The compiled calls read the socket's timeout (and fd) at each call, not once."""
+    a, b = socket.socketpair()
+    with a, b:
+        a.setblocking(False)
+        io = io_class(a)
+        buf = bytearray(10)
+        assert _outcome(io.recv_into, buf) == _outcome(a.recv_into, buf)  # would block
+        a.settimeout(0.05)
+        with pytest.raises(TimeoutError):
+            io.recv_into(buf)  # waits out the timeout, as the socket would
+        a.setblocking(False)
+        b.send(b"x")
+        _wait_readable(a)
+        assert io.recv_bytes(memoryview(buf)) == b"x"
+        a.close()
+        mine = _outcome(io.recv_into, buf)
+        assert mine[0] is OSError and "Bad file descriptor" in mine[1]
+
+
+@pytest.mark.skipif(CSocketIO is None, reason="not compiled")
+def test_compiled_calls_read_the_socket_object_itself():
+    """On the CPython versions vif supports, the socket's fd and timeout are read
+    from the object (vif/_socket_head.pxd), not through its methods."""
+    from vif._transports import _csockio
+
+    assert _csockio.SOCKET_HEAD_KNOWN is True
+
+
 def test_sendto_raises_the_audit_event(io_class):
     seen = []
 

@@ -34,6 +34,8 @@ from cpython.ref cimport Py_DECREF, Py_REFCNT
 from libc.errno cimport EBADF, EEXIST, EINTR, ENOENT, errno
 from libc.stdint cimport uint64_t
 
+from vif._socket_head cimport nonblocking_fd, socket_head_matches
+
 from ._backends.epoll import EpollBackend
 from ._handles import check_callback
 from ._hooks import notify_run, run_listeners
@@ -220,6 +222,7 @@ cdef bint _FORMAT_TAKES_DEBUG = sys.version_info >= (3, 12)
 cdef bint _HAS_RUN_FOREVER_SETUP = hasattr(base_events.BaseEventLoop, "_run_forever_setup")
 _set_running_loop = events._set_running_loop
 _socket_type = socket.socket
+cdef bint _HEAD_KNOWN = socket_head_matches()  # See vif/_socket_head.pxd.
 _get_ident = threading.get_ident
 
 
@@ -556,9 +559,8 @@ cdef inline Handle _new_handle(object callback, object args, object loop, object
     return handle
 
 
-cdef Py_ssize_t _recv_nowait(object sock, char *buf, Py_ssize_t n) except -2:
-    """recv(2) of up to ``n`` bytes on ``sock``'s fd: the count, or -1 if it would block."""
-    cdef int fd = sock.fileno()
+cdef Py_ssize_t _recv_nowait(int fd, char *buf, Py_ssize_t n) except -2:
+    """recv(2) of up to ``n`` bytes on ``fd``: the count, or -1 if it would block."""
     cdef ssize_t got
     while True:
         got = recv(fd, buf, n, 0)
@@ -572,9 +574,12 @@ cdef Py_ssize_t _recv_nowait(object sock, char *buf, Py_ssize_t n) except -2:
             PyErr_SetFromErrno(OSError)
 
 
-cdef inline bint _plain_nonblocking(object sock):
-    """Whether ``sock.recv*`` is exactly recv(2): a socket.socket without a timeout."""
-    return type(sock) is _socket_type and sock.timeout == 0.0
+cdef inline int _plain_fd(object sock) except -3:
+    """The fd to recv(2) from if ``sock.recv*`` is exactly recv(2) (a socket.socket
+    without a timeout; -1 once closed), else -2."""
+    if type(sock) is not _socket_type:
+        return -2
+    return nonblocking_fd(sock, _HEAD_KNOWN)
 
 
 cdef int _fileobj_to_fd(object fileobj) except -1:
@@ -835,14 +840,15 @@ cdef class CScheduler:
         """``sock.recv(n)``, or None if it would block."""
         cdef Py_ssize_t size, got
         cdef PyObject *data
-        if type(n) is not int or n < 0 or not _plain_nonblocking(sock):
+        cdef int fd = _plain_fd(sock)
+        if type(n) is not int or n < 0 or fd == -2:
             return _try_recv_py(sock, n)
         size = n
         data = PyBytes_FromStringAndSize(NULL, size)
         if data == NULL:
             raise MemoryError
         try:
-            got = _recv_nowait(sock, PyBytes_AS_STRING(data), size)
+            got = _recv_nowait(fd, PyBytes_AS_STRING(data), size)
         except BaseException:
             Py_DECREF(<object>data)
             raise
@@ -859,7 +865,8 @@ cdef class CScheduler:
         """``sock.recv_into(buf, nbytes)``, or None if it would block."""
         cdef Py_buffer view
         cdef Py_ssize_t size, got
-        if type(nbytes) is not int or nbytes < 0 or not _plain_nonblocking(sock):
+        cdef int fd = _plain_fd(sock)
+        if type(nbytes) is not int or nbytes < 0 or fd == -2:
             return _try_recv_into_py(sock, buf, nbytes)
         try:
             PyObject_GetBuffer(buf, &view, PyBUF_WRITABLE)
@@ -869,7 +876,7 @@ cdef class CScheduler:
             size = nbytes if nbytes else view.len
             if size > view.len or not PyBuffer_IsContiguous(&view, b'C'):
                 return _try_recv_into_py(sock, buf, nbytes)
-            got = _recv_nowait(sock, <char*>view.buf, size)
+            got = _recv_nowait(fd, <char*>view.buf, size)
         finally:
             PyBuffer_Release(&view)
         return None if got < 0 else got

@@ -24,6 +24,8 @@ from cpython.unicode cimport PyUnicode_FromString
 from libc.errno cimport EINTR, errno
 from libc.string cimport memset
 
+from vif._socket_head cimport nonblocking_fd, socket_head_matches
+
 
 cdef extern from "Python.h":
     int PySys_Audit(const char *event, const char *format, ...) except -1
@@ -71,6 +73,8 @@ cdef object _socket_type = _socket_module.socket
 # The socket's family as a plain int (socket.socket's property makes an enum).
 cdef object _raw_family = _socket.socket.family.__get__
 cdef object _NOTHING = object()  # an argument not given
+cdef bint _HEAD_KNOWN = socket_head_matches()  # See vif/_socket_head.pxd.
+SOCKET_HEAD_KNOWN = _HEAD_KNOWN  # For the tests: whether the fast reads are in use.
 
 
 cdef inline bint _get_buffer(object obj, Py_buffer *view, int flags):
@@ -127,12 +131,14 @@ def accept(sock):
     cdef sockaddr_in addr
     cdef socklen_t addrlen
     cdef int fd, listening
-    if type(sock) is not _socket_type or _raw_family(sock) != AF_INET or sock.timeout != 0.0:
+    listening = -2
+    if type(sock) is _socket_type and _raw_family(sock) == AF_INET:
+        listening = nonblocking_fd(sock, _HEAD_KNOWN)
+    if listening == -2:
         try:
             return sock._accept()
         except BlockingIOError:
             return None
-    listening = sock.fileno()
     while True:
         addrlen = sizeof(addr)
         fd = accept4(listening, <sockaddr *>&addr, &addrlen, SOCK_CLOEXEC)
@@ -174,8 +180,11 @@ cdef class SocketIO:
     cdef inline int _fd(self, bint ours) except -2:
         """The fd if the call is ``ours`` to make and the socket does not block;
         -1: the socket's own method makes it."""
-        if ours and self._sock.timeout == 0.0:
-            return self._sock.fileno()  # -1 once closed: the method fails with EBADF.
+        cdef int fd
+        if ours:
+            fd = nonblocking_fd(self._sock, _HEAD_KNOWN)
+            if fd != -2:
+                return fd  # -1 once closed: the method fails with EBADF.
         return -1
 
     cdef object _recvfrom(self, int fd, Py_buffer *view, Py_ssize_t nbytes, ssize_t *got):
