@@ -1205,8 +1205,13 @@ cdef class CScheduler:
             ms = <int>(timeout * 1000.0)
             if ms < timeout * 1000.0:
                 ms += 1  # Round up: never wake before the next timer.
-        with nogil:
-            n = epoll_wait(epfd, self._events, MAX_EVENTS, ms)
+        # First without letting go of the GIL: a busy loop's poll finds events
+        # ready, and taking the GIL back costs more than that poll's system call.
+        # Only a poll that would wait lets go of it, for the threads it waits on.
+        n = epoll_wait(epfd, self._events, MAX_EVENTS, 0)
+        if n == 0 and ms != 0:
+            with nogil:
+                n = epoll_wait(epfd, self._events, MAX_EVENTS, ms)
         if n < 0:
             if errno == EINTR:
                 PyErr_CheckSignals()
