@@ -10,18 +10,22 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from asyncio import trsock
 
 import pytest
 from vif_testing import vif
 
+from vif._transports import sockio as py_sockio
 from vif._transports.sockio import SocketIO as PySocketIO
 from vif._transports.sockio import accept as py_accept
 
 try:
     from vif._transports._csockio import SocketIO as CSocketIO
     from vif._transports._csockio import accept as c_accept
+
+    from vif._transports import _csockio as c_sockio
 except ImportError:
-    CSocketIO = c_accept = None
+    CSocketIO = c_accept = c_sockio = None
 
 pytestmark = pytest.mark.skipif(vif is None, reason="vif not importable")
 
@@ -216,9 +220,7 @@ def test_a_timeout_set_later_is_honoured(io_class):
 def test_compiled_calls_read_the_socket_object_itself():
     """On the CPython versions vif supports, the socket's fd and timeout are read
     from the object (vif/_socket_head.pxd), not through its methods."""
-    from vif._transports import _csockio
-
-    assert _csockio.SOCKET_HEAD_KNOWN is True
+    assert c_sockio.SOCKET_HEAD_KNOWN is True
 
 
 def test_sendto_raises_the_audit_event(io_class):
@@ -346,3 +348,94 @@ def test_accept_errors_are_the_sockets(accept):
         unbound.setblocking(False)
         assert _outcome(accept, unbound) == _outcome(socket.socket._accept, unbound)
         assert _outcome(accept, unbound)[0] is OSError
+
+
+# -- a socket's set-up calls -----------------------------------------------------
+
+SETUP_MODULES = [pytest.param(py_sockio, id="python")]
+if c_sockio is not None:
+    SETUP_MODULES.append(pytest.param(c_sockio, id="compiled"))
+
+
+class _Subclass(socket.socket):
+    """A socket subclass that answers for itself."""
+
+    def getsockname(self):
+        return ("subclass", 1)
+
+    def getpeername(self):
+        return ("subclass", 2)
+
+
+def _setup_sockets(tmp_path):
+    """Sockets in the states a transport meets, and some it should not."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    unbound = socket.socket()
+    unix_a, unix_b = socket.socketpair()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.2", 0))
+    timed = socket.socket()
+    timed.settimeout(3)
+    closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    closed.close()
+    sub = _Subclass()
+    sockets = {"client": client, "server": server, "unbound": unbound, "unix": unix_a,
+               "udp": udp, "timed": timed, "closed": closed, "subclass": sub}
+    others = [unix_b]
+    if socket.has_ipv6:
+        try:
+            six = socket.create_server(("::1", 0), family=socket.AF_INET6)
+        except OSError:
+            pass
+        else:
+            sockets["ipv6"] = socket.create_connection(six.getsockname()[:2])
+            others.append(six)
+    return sockets, others
+
+
+@pytest.mark.parametrize("module", SETUP_MODULES)
+def test_setup_calls_answer_what_the_socket_does(module, tmp_path):
+    sockets, others = _setup_sockets(tmp_path)
+    try:
+        for name, sock in sockets.items():
+            assert _outcome(module.local_address, sock) == _outcome(sock.getsockname), name
+            assert _outcome(module.peer_address, sock) == _outcome(sock.getpeername), name
+            assert module.family_and_type(sock) == (sock.family, sock.type), name
+            assert type(module.family_and_type(sock)[0]) is int
+            before = _outcome(sock.getsockopt, socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            outcome = _outcome(module.set_nodelay, sock)
+            # asyncio's rule (base_events._set_nodelay): a TCP socket made as one.
+            tcp = (sock.family in (socket.AF_INET, socket.AF_INET6)
+                   and sock.type == socket.SOCK_STREAM and sock.proto == socket.IPPROTO_TCP)
+            if name == "closed":
+                own = _outcome(sock.setsockopt, socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                assert outcome == own
+                assert outcome[0] is OSError
+            else:
+                assert outcome == ("ok", None), name
+                after = _outcome(sock.getsockopt, socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                assert after == (("ok", 1) if tcp else before), name
+        # A transport socket (not a socket.socket) answers through its properties.
+        wrapped = trsock.TransportSocket(sockets["client"])
+        assert module.family_and_type(wrapped) == (socket.AF_INET, socket.SOCK_STREAM)
+    finally:
+        for sock in [*sockets.values(), *others]:
+            sock.close()
+
+
+@pytest.mark.parametrize("module", SETUP_MODULES)
+def test_addresses_alternating_between_hosts_are_each_right(module):
+    """The compiled calls keep the last host's text: a new host is formatted anew."""
+    socks = []
+    try:
+        for host in ["127.0.0.1", "127.0.0.2", "127.0.0.1", "127.0.0.3", "127.0.0.3"]:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(sock)
+            sock.bind((host, 0))
+            assert module.local_address(sock) == sock.getsockname()
+            assert module.local_address(sock)[0] == host
+    finally:
+        for sock in socks:
+            sock.close()

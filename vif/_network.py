@@ -18,10 +18,9 @@ import stat
 import sys
 from asyncio import base_events, constants, sslproto, tasks, trsock
 
-from ._transports.base import family_and_type
 from ._transports.datagram import DatagramTransport
 from ._transports.pipes import ReadPipeTransport, WritePipeTransport
-from ._transports.sockio import accept
+from ._transports.sockio import accept, family_and_type
 from ._transports.stream import StreamTransport
 
 logger = logging.getLogger("asyncio")

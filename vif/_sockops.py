@@ -18,7 +18,7 @@ import os
 import socket
 from asyncio import base_events
 
-from ._transports.base import family_and_type
+from ._transports.sockio import family_and_type
 
 _check_ssl_socket = base_events._check_ssl_socket
 _socket_type = socket.socket

@@ -24,7 +24,9 @@ from cpython.unicode cimport PyUnicode_FromString
 from libc.errno cimport EINTR, errno
 from libc.string cimport memset
 
-from vif._socket_head cimport nonblocking_fd, socket_head_matches
+from vif._socket_head cimport nonblocking_fd, socket_head_matches, vif_socket_head
+
+from vif._transports import sockio as _pure
 
 
 cdef extern from "Python.h":
@@ -49,17 +51,30 @@ cdef extern from "arpa/inet.h" nogil:
     unsigned short htons(unsigned short)
     enum:
         AF_INET
+        AF_INET6
         INET_ADDRSTRLEN
 
 cdef extern from "sys/socket.h" nogil:
     int accept4(int fd, sockaddr *addr, socklen_t *addrlen, int flags)
+    int getsockname(int fd, sockaddr *addr, socklen_t *addrlen)
+    int getpeername(int fd, sockaddr *addr, socklen_t *addrlen)
+    int setsockopt(int fd, int level, int name, const void *value, socklen_t size)
     enum:
         SOCK_CLOEXEC
+        SOCK_STREAM
     ssize_t recv(int fd, void *buf, size_t n, int flags)
     ssize_t recvfrom(int fd, void *buf, size_t n, int flags, sockaddr *addr, socklen_t *addrlen)
     ssize_t send(int fd, const void *buf, size_t n, int flags)
     ssize_t sendto(int fd, const void *buf, size_t n, int flags, const sockaddr *addr,
                    socklen_t addrlen)
+
+cdef extern from "netinet/in.h":
+    enum:
+        IPPROTO_TCP
+
+cdef extern from "netinet/tcp.h":
+    enum:
+        TCP_NODELAY
 
 cdef extern from *:
     """
@@ -113,11 +128,94 @@ cdef inline int _check(ssize_t result) except -1:
     return -1
 
 
+cdef unsigned int _last_host_addr = 0
+cdef object _last_host = None  # the host of the last address formatted, as text
+
+
 cdef object _ipv4_address(sockaddr_in *addr):
-    """``(host, port)`` as the socket module formats an IPv4 address."""
+    """``(host, port)`` as the socket module formats an IPv4 address.
+
+    The host text of the last address is kept: a server's peers and a client's
+    servers are few, and formatting "127.0.0.1" (inet_ntop's sprintf) costs
+    more than the system call that returned it."""
+    global _last_host, _last_host_addr
     cdef char text[INET_ADDRSTRLEN]
-    inet_ntop(AF_INET, &addr.sin_addr, text, sizeof(text))
-    return (PyUnicode_FromString(text), ntohs(addr.sin_port))
+    if _last_host is None or addr.sin_addr.s_addr != _last_host_addr:
+        inet_ntop(AF_INET, &addr.sin_addr, text, sizeof(text))
+        _last_host = PyUnicode_FromString(text)
+        _last_host_addr = addr.sin_addr.s_addr
+    return (_last_host, ntohs(addr.sin_port))
+
+
+# -- a socket's set-up calls (see sockio.py) -----------------------------------
+
+cdef inline int _plain_family(object sock) except -2:
+    """The family of a plain socket.socket, -1 for any other object."""
+    if type(sock) is not _socket_type:
+        return -1
+    if _HEAD_KNOWN:
+        return (<vif_socket_head *>sock).sock_family
+    return _raw_family(sock)
+
+
+cdef inline vif_socket_head *_plain_head(object sock):
+    """The head of a plain socket.socket (a subclass may override its methods),
+    or NULL: the socket's own methods answer."""
+    if _HEAD_KNOWN and type(sock) is _socket_type:
+        return <vif_socket_head *>sock
+    return NULL
+
+
+def family_and_type(sock):
+    """``(sock.family, sock.type)`` as plain ints."""
+    cdef vif_socket_head *head
+    if _HEAD_KNOWN and isinstance(sock, _socket.socket):
+        head = <vif_socket_head *>sock
+        return head.sock_family, head.sock_type
+    return _pure.family_and_type(sock)
+
+
+def set_nodelay(sock):
+    """asyncio's base_events._set_nodelay: TCP_NODELAY on a TCP socket."""
+    cdef vif_socket_head *head = _plain_head(sock)
+    cdef int one = 1
+    if head == NULL:
+        return _pure.set_nodelay(sock)
+    if ((head.sock_family == AF_INET or head.sock_family == AF_INET6)
+            and head.sock_type == SOCK_STREAM and head.sock_proto == IPPROTO_TCP):
+        if setsockopt(head.sock_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0:
+            PyErr_SetFromErrno(OSError)
+
+
+ctypedef int (*name_call)(int fd, sockaddr *addr, socklen_t *addrlen) nogil
+
+
+cdef object _ipv4_name(object sock, name_call call):
+    """``call`` (getsockname or getpeername) on an IPv4 ``sock`` as socket makes
+    it, or None if the socket's own method should."""
+    cdef vif_socket_head *head = _plain_head(sock)
+    cdef sockaddr_in addr
+    cdef socklen_t addrlen = sizeof(addr)
+    if head == NULL or head.sock_family != AF_INET:
+        return None
+    memset(&addr, 0, sizeof(addr))
+    if call(head.sock_fd, <sockaddr *>&addr, &addrlen) < 0:
+        PyErr_SetFromErrno(OSError)
+    if addrlen < sizeof(addr) or addr.sin_family != AF_INET:
+        return None  # Not an IPv4 address after all: the method formats it.
+    return _ipv4_address(&addr)
+
+
+def local_address(sock):
+    """``sock.getsockname()``."""
+    address = _ipv4_name(sock, getsockname)
+    return sock.getsockname() if address is None else address
+
+
+def peer_address(sock):
+    """``sock.getpeername()``."""
+    address = _ipv4_name(sock, getpeername)
+    return sock.getpeername() if address is None else address
 
 
 def accept(sock):
@@ -132,7 +230,7 @@ def accept(sock):
     cdef socklen_t addrlen
     cdef int fd, listening
     listening = -2
-    if type(sock) is _socket_type and _raw_family(sock) == AF_INET:
+    if _plain_family(sock) == AF_INET:
         listening = nonblocking_fd(sock, _HEAD_KNOWN)
     if listening == -2:
         try:
@@ -173,7 +271,7 @@ cdef class SocketIO:
     def __init__(self, sock):
         self._sock = sock
         self._plain = type(sock) is _socket_type
-        self._ipv4 = self._plain and _raw_family(sock) == AF_INET
+        self._ipv4 = _plain_family(sock) == AF_INET
         self._from_obj = None
         self._to_obj = _NOTHING
 

@@ -14,15 +14,15 @@ scheduled.
 
 from __future__ import annotations
 
-import _socket
 import inspect
 import logging
-import socket
 import warnings
 import weakref
 from asyncio import base_events, transports, trsock
 from collections import deque
 from typing import Any
+
+from .sockio import local_address, peer_address
 
 logger = logging.getLogger("asyncio")
 _weakref = weakref.ref
@@ -30,30 +30,6 @@ _weakref = weakref.ref
 # asyncio's Server counts its connections through _attach/_detach; from 3.12.1
 # on they take the transport (for close_clients/abort_clients).
 _SERVER_TRACKS_TRANSPORTS = "transport" in inspect.signature(base_events.Server._attach).parameters
-
-
-_raw_family = _socket.socket.family.__get__
-_raw_type = _socket.socket.type.__get__
-
-
-def family_and_type(sock: Any) -> tuple[int, int]:
-    """``(sock.family, sock.type)`` as plain ints.
-
-    socket.socket's properties convert both to enums on each access, which
-    costs more than the attribute read itself.
-    """
-    if isinstance(sock, _socket.socket):
-        return _raw_family(sock), _raw_type(sock)
-    return sock.family, sock.type
-
-
-def set_nodelay(sock: Any) -> None:
-    """asyncio's base_events._set_nodelay: TCP_NODELAY on a TCP socket."""
-    family, kind = family_and_type(sock)
-    if (family == socket.AF_INET or family == socket.AF_INET6) and (
-        kind == socket.SOCK_STREAM and sock.proto == socket.IPPROTO_TCP
-    ):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def server_attach(server: Any, transport: Any) -> None:
@@ -176,12 +152,12 @@ class SocketTransport(FlowControl):
         self._init_flow_control()
         self._extra["socket"] = trsock.TransportSocket(sock)
         try:
-            self._extra["sockname"] = sock.getsockname()
+            self._extra["sockname"] = local_address(sock)
         except OSError:
             self._extra["sockname"] = None
         if "peername" not in self._extra:
             try:
-                self._extra["peername"] = sock.getpeername()
+                self._extra["peername"] = peer_address(sock)
             except OSError:
                 self._extra["peername"] = None
         self._sock = sock

@@ -18,8 +18,8 @@ import socket
 import sys
 from asyncio import constants, futures, transports
 
-from .base import SocketTransport, family_and_type
-from .sockio import SocketIO
+from .base import SocketTransport
+from .sockio import SocketIO, family_and_type
 
 logger = logging.getLogger("asyncio")
 

@@ -14,11 +14,22 @@ one C function each there, with no slice or memoryview made per read.
 ``accept`` takes a connection from a listening socket and says "none waiting"
 with None: the compiled one without the BlockingIOError that ends every round
 of accepting.
+
+The set-up calls a transport makes on its socket are here too:
+``family_and_type``, ``set_nodelay``, ``local_address`` and ``peer_address``.
+The compiled ones read the socket object's own fields and make the system
+calls with the GIL held (socket's ``getsockname`` lets go of it and takes it
+back, which costs more than the call), on a plain ``socket.socket``.
 """
 
 from __future__ import annotations
 
+import _socket
 import socket
+from typing import Any
+
+_raw_family = _socket.socket.family.__get__
+_raw_type = _socket.socket.type.__get__
 
 
 class SocketIO:
@@ -54,3 +65,33 @@ def accept(sock: socket.socket) -> tuple[int, object] | None:
         return sock._accept()
     except BlockingIOError:
         return None
+
+
+def family_and_type(sock: Any) -> tuple[int, int]:
+    """``(sock.family, sock.type)`` as plain ints.
+
+    socket.socket's properties convert both to enums on each access, which
+    costs more than the attribute read itself.
+    """
+    if isinstance(sock, _socket.socket):
+        return _raw_family(sock), _raw_type(sock)
+    return sock.family, sock.type
+
+
+def set_nodelay(sock: Any) -> None:
+    """asyncio's base_events._set_nodelay: TCP_NODELAY on a TCP socket."""
+    family, kind = family_and_type(sock)
+    if (family == socket.AF_INET or family == socket.AF_INET6) and (
+        kind == socket.SOCK_STREAM and sock.proto == socket.IPPROTO_TCP
+    ):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def local_address(sock: socket.socket) -> Any:
+    """``sock.getsockname()``."""
+    return sock.getsockname()
+
+
+def peer_address(sock: socket.socket) -> Any:
+    """``sock.getpeername()``."""
+    return sock.getpeername()

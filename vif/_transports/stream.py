@@ -15,8 +15,8 @@ import os
 import socket
 from asyncio import constants, futures, protocols
 
-from .base import SocketTransport, set_nodelay
-from .sockio import SocketIO
+from .base import SocketTransport
+from .sockio import SocketIO, set_nodelay
 
 logger = logging.getLogger("asyncio")
 
