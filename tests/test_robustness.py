@@ -138,16 +138,22 @@ def test_closed_loop_raises(loop_factory):
         lambda: loop.call_at(loop.time() + 1, print),
         lambda: loop.call_soon_threadsafe(print),
         lambda: loop.run_forever(),
+        lambda: loop.add_reader(a, print),
+        lambda: loop.add_writer(a, print),
+        lambda: loop.create_task(coro),
     ]
-    for call in calls:
-        with pytest.raises(RuntimeError, match="^Event loop is closed$"):
-            call()
+    a, b = socket.socketpair()
     coro = asyncio.sleep(0)
     try:
+        for call in calls:
+            with pytest.raises(RuntimeError, match="^Event loop is closed$"):
+                call()
         with pytest.raises(RuntimeError, match="^Event loop is closed$"):
             loop.run_until_complete(coro)
     finally:
         coro.close()
+        a.close()
+        b.close()
 
 
 def test_run_forever_while_running(loop_factory):

@@ -902,10 +902,17 @@ cdef class CScheduler:
         else:
             self._wakeup.wake()
 
+    def _check_closed(self):
+        # asyncio's, as a C method: BaseEventLoop's callers (create_task, the
+        # executor and connection methods) call it through the instance.
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+
     # -- fd table ------------------------------------------------------------
 
     def _add_reader(self, fd, callback, *args):
-        self._check_closed()
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
         cdef int fdn = _fileobj_to_fd(fd)
         cdef Handle handle = _new_handle(callback, args, self, None, False)
         cdef FdEntry entry = self._fd_table.get(fdn)
@@ -928,7 +935,8 @@ cdef class CScheduler:
         return handle
 
     def _add_writer(self, fd, callback, *args):
-        self._check_closed()
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
         cdef int fdn = _fileobj_to_fd(fd)
         cdef Handle handle = _new_handle(callback, args, self, None, False)
         cdef FdEntry entry = self._fd_table.get(fdn)
@@ -1032,7 +1040,8 @@ cdef class CScheduler:
             if reading:
                 return self._add_reader(fd, callback, *args)
             return self._add_writer(fd, callback, *args)
-        self._check_closed()
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
         handle = _new_handle(callback, args, self, None, False)
         entry = FdEntry.__new__(FdEntry)
         if reading:
@@ -1120,7 +1129,8 @@ cdef class CScheduler:
             finally:
                 self._run_forever_cleanup()
             return
-        self._check_closed()
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
         self._check_running()
         self._set_coroutine_origin_tracking(self._debug)
         old_agen_hooks = sys.get_asyncgen_hooks()

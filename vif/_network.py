@@ -472,7 +472,7 @@ class Network:
         subclass, a test's mock) -- or a patched socket module -- gets asyncio's
         full path, which calls it.
         """
-        if _PLAIN_CONNECT_STEP_SET & self.__dict__.keys():
+        if not self.__dict__.keys().isdisjoint(_PLAIN_CONNECT_STEPS):
             return False
         cls = type(self)
         steps = cls._original_connect_steps
@@ -562,7 +562,6 @@ _PLAIN_CONNECT_STEPS = (
     "_sock_connect",
     "_create_connection_transport",
 )
-_PLAIN_CONNECT_STEP_SET = frozenset(_PLAIN_CONNECT_STEPS)
 _ORIGINAL_CREATE = base_events.BaseEventLoop.create_connection
 
 

@@ -44,7 +44,9 @@ class StreamTransport(SocketTransport):
 
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None) -> None:
         self._read_ready = None
-        super().__init__(loop, sock, protocol, extra, server)
+        # SocketTransport's methods are called by name here, not through super():
+        # in the compiled twin, super() builds a proxy and searches the MRO each call.
+        SocketTransport.__init__(self, loop, sock, protocol, extra, server)
         self._eof = False
         self._empty_waiter = None
         set_nodelay(sock)
@@ -59,7 +61,7 @@ class StreamTransport(SocketTransport):
             self._read_ready = self._read_ready_into_buffer
         else:
             self._read_ready = self._read_ready_data
-        super().set_protocol(protocol)
+        SocketTransport.set_protocol(self, protocol)
 
     # -- reading ---------------------------------------------------------------
 
@@ -253,7 +255,7 @@ class StreamTransport(SocketTransport):
     # -- teardown and sendfile support ---------------------------------------------
 
     def _call_connection_lost(self, exc) -> None:
-        super()._call_connection_lost(exc)
+        SocketTransport._call_connection_lost(self, exc)
         # A bound method of this transport, kept on it: a reference cycle that
         # would leave the transport (and the loop's receive buffer, through
         # _recv_view) to the garbage collector instead of freeing it here.
