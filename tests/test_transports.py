@@ -250,6 +250,67 @@ def test_buffered_protocol(loop_factory):
     assert all(isinstance(h, int) for h in hints)
 
 
+def test_set_protocol_decides_who_receives(loop_factory):
+    """After set_protocol, data goes to the new protocol only, whatever its kind;
+    a protocol with no data_received fails as asyncio's transports make it fail."""
+
+    class Buffered(asyncio.BufferedProtocol):
+        def __init__(self):
+            self.buf = bytearray(100)
+            self.received = bytearray()
+
+        def get_buffer(self, sizehint):
+            return memoryview(self.buf)
+
+        def buffer_updated(self, nbytes):
+            self.received += self.buf[:nbytes]
+
+    class Mute(asyncio.BaseProtocol):
+        """No data_received at all."""
+
+        def __init__(self):
+            self.lost = asyncio.get_running_loop().create_future()
+
+        def connection_lost(self, exc):
+            self.lost.set_result(exc)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        errors = []
+        loop.set_exception_handler(lambda _loop, context: errors.append(context))
+        server, tr, _, first = await connect_pair(loop)
+        tr.write(b"1")
+        await first.wait_bytes(1)
+        second = Recorder()
+        first.transport.set_protocol(second)
+        tr.write(b"2")
+        await second.wait_bytes(1)
+        buffered = Buffered()
+        first.transport.set_protocol(buffered)
+        tr.write(b"3")
+        while not buffered.received:
+            await asyncio.sleep(0)
+        third = Recorder()
+        first.transport.set_protocol(third)
+        tr.write(b"4")
+        await third.wait_bytes(1)
+        mute = Mute()
+        first.transport.set_protocol(mute)
+        tr.write(b"5")
+        lost = await asyncio.wait_for(mute.lost, 10)
+        tr.close()
+        await close_server(server)
+        return (bytes(first.data), bytes(second.data), bytes(buffered.received),
+                bytes(third.data), lost, errors)
+
+    first, second, buffered, third, lost, errors = run(loop_factory, main())
+    assert (first, second, buffered, third) == (b"1", b"2", b"3", b"4")
+    assert isinstance(lost, AttributeError) and "data_received" in str(lost)
+    assert [e["message"] for e in errors] == [
+        "Fatal error: protocol.data_received() call failed."
+    ]
+
+
 def test_writelines(loop_factory):
     async def main():
         loop = asyncio.get_running_loop()

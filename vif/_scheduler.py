@@ -113,7 +113,8 @@ class Scheduler:
         return len(self._fd_table)
 
     def _fd_interest(self, fd: int) -> tuple[bool, bool]:
-        """Whether a reader and whether a writer is registered for ``fd`` (for reprs)."""
+        """Whether a reader and whether a writer is registered for ``fd`` (for reprs,
+        and a transport that changes how it reads)."""
         entry = self._fd_table.get(fd)
         if entry is None:
             return (False, False)

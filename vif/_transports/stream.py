@@ -57,11 +57,16 @@ class StreamTransport(SocketTransport):
             loop._call_soon(_set_result_unless_cancelled, (waiter, None), None)
 
     def set_protocol(self, protocol) -> None:
+        previous = self._read_ready
         if isinstance(protocol, protocols.BufferedProtocol):
             self._read_ready = self._read_ready_into_buffer
         else:
             self._read_ready = self._read_ready_data
         SocketTransport.set_protocol(self, protocol)
+        if (previous is not None and previous != self._read_ready
+                and self._loop._fd_interest(self._sock_fd)[0]):
+            # Reading: the loop's reader must call the new kind of read.
+            self._loop._add_reader(self._sock_fd, self._read_ready)
 
     # -- reading ---------------------------------------------------------------
 
