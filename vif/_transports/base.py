@@ -142,6 +142,13 @@ class FlowControl(transports._FlowControlMixin):
 class SocketTransport(FlowControl):
     """State and teardown shared by the stream and datagram socket transports."""
 
+    # The attributes the read and write paths read, as slots (a slot is read
+    # without a dict lookup); the rest live in the instance dict.
+    __slots__ = (
+        "_loop", "_sock_fd", "_protocol", "_protocol_connected", "_buffer", "_buffer_size",
+        "_conn_lost", "_closing", "_paused", "_recv_view", "_server", "_protocol_paused",
+        "_high_water", "_low_water",
+    )
     max_size = 256 * 1024  # How much one read asks for (at most the loop's buffer).
     _sock = None  # Read by __del__ even when __init__ failed.
 

@@ -39,6 +39,7 @@ def _immutable(data):
 class StreamTransport(SocketTransport):
     """asyncio.Transport over a connected, non-blocking stream socket."""
 
+    __slots__ = ("_io", "_eof", "_empty_waiter", "_read_ready", "_data_received")  # See base.py.
     _start_tls_compatible = True
     _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
@@ -60,8 +61,12 @@ class StreamTransport(SocketTransport):
         previous = self._read_ready
         if isinstance(protocol, protocols.BufferedProtocol):
             self._read_ready = self._read_ready_into_buffer
+            self._data_received = None
         else:
             self._read_ready = self._read_ready_data
+            # Looked up once here (as uvloop does), not on every read; a protocol
+            # without one is asked again when data arrives, and fails as in asyncio.
+            self._data_received = getattr(protocol, "data_received", None)
         SocketTransport.set_protocol(self, protocol)
         if (previous is not None and previous != self._read_ready
                 and self._loop._fd_interest(self._sock_fd)[0]):
@@ -86,7 +91,10 @@ class StreamTransport(SocketTransport):
             self._read_eof()
             return
         try:
-            self._protocol.data_received(data)
+            receive = self._data_received
+            if receive is None:
+                receive = self._protocol.data_received
+            receive(data)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -261,10 +269,11 @@ class StreamTransport(SocketTransport):
 
     def _call_connection_lost(self, exc) -> None:
         SocketTransport._call_connection_lost(self, exc)
-        # A bound method of this transport, kept on it: a reference cycle that
-        # would leave the transport (and the loop's receive buffer, through
+        # A bound method of this transport, and one of its protocol (which
+        # usually holds the transport), kept on it: reference cycles that would
+        # leave the transport (and the loop's receive buffer, through
         # _recv_view) to the garbage collector instead of freeing it here.
-        self._read_ready = None
+        self._read_ready = self._data_received = None
         if self._empty_waiter is not None:
             self._empty_waiter.set_exception(ConnectionError("Connection is closed by peer"))
 
