@@ -12,6 +12,12 @@ to, the socket's ``sendto`` audit event is raised. The peer addresses are what
 ``(str, int)`` tuple whose host ``inet_pton`` reads (the numeric hosts that
 ``socket`` itself reads without a lookup); any other address, socket or timeout
 goes through the socket's own method.
+
+The set-up calls (``local_address``, ``peer_address``, ``set_nodelay``,
+``family_and_type``) read the socket object's fields (vif/_socket_head.pxd) and
+make getsockname(2), getpeername(2) and setsockopt(2) with the GIL held, on a
+plain ``socket.socket`` (IPv4 for the addresses); anything else goes to
+``sockio.py``'s versions, which ask the socket.
 """
 
 import _socket
