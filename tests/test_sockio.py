@@ -439,3 +439,40 @@ def test_addresses_alternating_between_hosts_are_each_right(module):
     finally:
         for sock in socks:
             sock.close()
+
+
+@pytest.mark.skipif(CSocketIO is None, reason="not compiled")
+def test_compiled_calls_import_where_sockets_are_refused():
+    """A sandbox that refuses the socket the import-time check makes: the compiled
+    module still imports (it asks the sockets' methods instead) and answers."""
+    import subprocess
+    import textwrap
+
+    script = textwrap.dedent("""
+        import socket
+        real = socket.socket
+
+        class Refusing(real):
+            def __init__(self, family=-1, *args, **kwargs):
+                if family == socket.AF_UNIX:
+                    raise PermissionError(1, "Operation not permitted")
+                super().__init__(family, *args, **kwargs)
+
+        socket.socket = Refusing
+        from vif._transports import _csockio
+        socket.socket = real
+        assert _csockio.SOCKET_HEAD_KNOWN is False
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        io = _csockio.SocketIO(a)
+        assert io.send(b"ok") == 2
+        assert b.recv(10) == b"ok"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            assert _csockio.local_address(udp) == udp.getsockname()
+        print("imported")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "imported"

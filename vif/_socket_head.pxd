@@ -52,11 +52,16 @@ cdef inline bint socket_head_matches() except -1:
     """Whether a socket's head reads as its methods say, through each timeout
     setting and after close (see the comment at the top)."""
     import socket
-    cdef object sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    cdef vif_socket_head *head = <vif_socket_head *>sock
+    cdef object sock
+    cdef vif_socket_head *head
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError:
+        return False  # No sockets here (a sandbox): nothing to read them for.
+    head = <vif_socket_head *>sock
     try:
         sock.settimeout(None)
-        if (head.sock_fd != sock.fileno() or head.sock_family != socket.AF_INET
+        if (head.sock_fd != sock.fileno() or head.sock_family != socket.AF_UNIX
                 or head.sock_type != socket.SOCK_STREAM or head.sock_timeout >= 0):
             return False
         sock.settimeout(0.0)
