@@ -257,13 +257,19 @@ def test_set_protocol_decides_who_receives(loop_factory):
     class Buffered(asyncio.BufferedProtocol):
         def __init__(self):
             self.buf = bytearray(100)
-            self.received = bytearray()
+            self.data = bytearray()
+            self.arrived = asyncio.get_running_loop().create_future()
 
         def get_buffer(self, sizehint):
             return memoryview(self.buf)
 
         def buffer_updated(self, nbytes):
-            self.received += self.buf[:nbytes]
+            self.data += self.buf[:nbytes]
+            if not self.arrived.done():
+                self.arrived.set_result(None)
+
+        def wait_bytes(self, n):
+            return self.arrived  # (one byte is all this test sends it)
 
     class Mute(asyncio.BaseProtocol):
         """No data_received at all."""
@@ -281,26 +287,18 @@ def test_set_protocol_decides_who_receives(loop_factory):
         server, tr, _, first = await connect_pair(loop)
         tr.write(b"1")
         await first.wait_bytes(1)
-        second = Recorder()
-        first.transport.set_protocol(second)
-        tr.write(b"2")
-        await second.wait_bytes(1)
-        buffered = Buffered()
-        first.transport.set_protocol(buffered)
-        tr.write(b"3")
-        while not buffered.received:
-            await asyncio.sleep(0)
-        third = Recorder()
-        first.transport.set_protocol(third)
-        tr.write(b"4")
-        await third.wait_bytes(1)
+        second, buffered, third = Recorder(), Buffered(), Recorder()
+        for protocol, data in [(second, b"2"), (buffered, b"3"), (third, b"4")]:
+            first.transport.set_protocol(protocol)
+            tr.write(data)
+            await protocol.wait_bytes(1)
         mute = Mute()
         first.transport.set_protocol(mute)
         tr.write(b"5")
         lost = await asyncio.wait_for(mute.lost, 10)
         tr.close()
         await close_server(server)
-        return (bytes(first.data), bytes(second.data), bytes(buffered.received),
+        return (bytes(first.data), bytes(second.data), bytes(buffered.data),
                 bytes(third.data), lost, errors)
 
     first, second, buffered, third, lost, errors = run(loop_factory, main())
