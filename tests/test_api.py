@@ -63,7 +63,7 @@ class TestVif:
 
         loop_class = vif.CEventLoop
         for name in ("_sock_connect", "_accept_connection", "_make_socket_transport",
-                     "_plain_connect_is_ours", "_retry_sock_op"):
+                     "_plain_connect_is_ours", "_numeric_connect_info", "_retry_sock_op"):
             method = getattr(loop_class, name)
             assert type(method).__name__ == "cython_function_or_method", name
         for name in ("sock_recv", "sock_connect", "create_connection", "getaddrinfo"):

@@ -308,18 +308,27 @@ def _listener(family: int, address) -> socket.socket:
 
 
 def _accepted_as_socket_does(accept, listener: socket.socket, address) -> None:
-    """A connection waiting on ``listener``: ``accept`` takes it as ``_accept()`` would."""
+    """A connection waiting on ``listener``: ``accept`` takes it as ``accept()``
+    would, and hands it over non-blocking."""
     client = socket.socket(listener.family, socket.SOCK_STREAM)
     with client:
         client.connect(address)
         accepted = accept(listener)
         assert accepted is not None
-        fd, peer = accepted
-        with socket.socket(listener.family, socket.SOCK_STREAM, 0, fd) as conn:
+        conn, peer = accepted
+        with conn:
+            assert type(conn) is socket.socket
             assert peer == client.getsockname()
             assert conn.getpeername() == client.getsockname()
-            assert not os.get_inheritable(fd)  # close-on-exec, as _accept() makes it
-            assert os.get_blocking(fd)  # the caller makes it non-blocking
+            assert (conn.family, conn.type, conn.proto) == (
+                listener.family, listener.type, listener.proto)
+            assert type(conn.family) is socket.AddressFamily
+            assert type(conn.type) is socket.SocketKind
+            assert not os.get_inheritable(conn.fileno())  # close-on-exec, as accept() makes it
+            assert conn.gettimeout() == 0.0
+            assert not os.get_blocking(conn.fileno())
+            conn.sendall(b"ping")
+            assert client.recv(4) == b"ping"
         if listener.gettimeout() == 0:
             assert accept(listener) is None  # none waiting: no BlockingIOError
 
@@ -341,13 +350,31 @@ def test_accept_errors_are_the_sockets(accept):
     listener = _listener(socket.AF_INET, ("127.0.0.1", 0))
     listener.setblocking(False)
     listener.close()
-    want = _outcome(socket.socket._accept, listener)
+    want = _outcome(socket.socket.accept, listener)
     assert want[0] is OSError
     assert _outcome(accept, listener) == want
     with socket.socket() as unbound:  # not listening: EINVAL
         unbound.setblocking(False)
-        assert _outcome(accept, unbound) == _outcome(socket.socket._accept, unbound)
+        assert _outcome(accept, unbound) == _outcome(socket.socket.accept, unbound)
         assert _outcome(accept, unbound)[0] is OSError
+
+
+def test_accept_closes_the_fd_it_cannot_make_a_socket_of(accept, monkeypatch):
+    """accept() took the fd: if making its socket object fails, the fd is closed."""
+    listener = _listener(socket.AF_INET, ("127.0.0.1", 0))
+    listener.setblocking(False)
+
+    def failing_init(self, *args, **kwargs):
+        raise MemoryError("no socket object")
+
+    with listener, socket.create_connection(listener.getsockname(), timeout=5) as client:
+        before = set(os.listdir("/proc/self/fd"))
+        monkeypatch.setattr(socket.socket, "__init__", failing_init)
+        with pytest.raises(MemoryError, match="no socket object"):
+            accept(listener)
+        monkeypatch.undo()
+        assert set(os.listdir("/proc/self/fd")) == before
+        assert client.recv(1) == b""  # the server's end was closed
 
 
 # -- a socket's set-up calls -----------------------------------------------------
@@ -426,6 +453,63 @@ def test_setup_calls_answer_what_the_socket_does(module, tmp_path):
 
 
 @pytest.mark.parametrize("module", SETUP_MODULES)
+def test_transport_socket_is_asyncios(module):
+    with socket.socket() as sock:
+        made = module.transport_socket(sock)
+        want = trsock.TransportSocket(sock)
+        assert type(made) is trsock.TransportSocket
+        slots = [name for cls in trsock.TransportSocket.__mro__
+                 for name in getattr(cls, "__slots__", ())]
+        assert slots  # (if asyncio drops its slots, compare whatever it keeps instead)
+        for name in slots:
+            assert getattr(made, name) is getattr(want, name), name
+        assert repr(made) == repr(want)
+        assert made.fileno() == sock.fileno()
+
+
+def _close_state(sock: socket.socket) -> tuple:
+    return sock._closed, sock.fileno(), "[closed]" in repr(sock)
+
+
+@pytest.mark.parametrize("module", SETUP_MODULES)
+def test_close_socket_does_what_close_does(module, monkeypatch):
+    # A plain socket, closed twice (the second time does nothing, as close()).
+    mine, theirs = socket.socket(), socket.socket()
+    for _ in range(2):
+        module.close_socket(mine)
+        theirs.close()
+        assert _close_state(mine) == _close_state(theirs) == (True, -1, True)
+    # A makefile() object still open keeps the fd until it is closed.
+    for close in (module.close_socket, socket.socket.close):
+        a, b = socket.socketpair()
+        with b:
+            reader = a.makefile("rb")
+            close(a)
+            assert a._closed and a.fileno() != -1
+            b.sendall(b"x")
+            assert reader.read(1) == b"x"
+            reader.close()
+            assert a.fileno() == -1
+    # A subclass's close(), and a close() patched on socket.socket, are called.
+    calls = []
+
+    class Sub(socket.socket):
+        def close(self):
+            calls.append("subclass")
+            super().close()
+
+    sub = Sub()
+    module.close_socket(sub)
+    assert calls == ["subclass"] and sub.fileno() == -1
+    real_close = socket.socket.close
+    monkeypatch.setattr(socket.socket, "close", lambda self: (calls.append("patched"),
+                                                             real_close(self))[1])
+    plain = socket.socket()
+    module.close_socket(plain)
+    assert calls == ["subclass", "patched"] and plain.fileno() == -1
+
+
+@pytest.mark.parametrize("module", SETUP_MODULES)
 def test_addresses_alternating_between_hosts_are_each_right(module):
     """The compiled calls keep the last host's text: a new host is formatted anew."""
     socks = []
@@ -470,6 +554,17 @@ def test_compiled_calls_import_where_sockets_are_refused():
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
             udp.bind(("127.0.0.1", 0))
             assert _csockio.local_address(udp) == udp.getsockname()
+        # The module took Refusing for socket.socket: its sockets are the plain ones,
+        # and accepting on one reads the listener through its methods.
+        with Refusing(socket.AF_INET, socket.SOCK_STREAM) as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            listener.setblocking(False)
+            with socket.create_connection(listener.getsockname()) as client:
+                conn, peer = _csockio.accept(listener)
+                with conn:
+                    assert peer == client.getsockname() == conn.getpeername()
+                    assert (conn.type, conn.gettimeout()) == (socket.SOCK_STREAM, 0.0)
         print("imported")
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -20,7 +20,7 @@ from asyncio import base_events, constants, sslproto, tasks, trsock
 
 from ._transports.datagram import DatagramTransport
 from ._transports.pipes import ReadPipeTransport, WritePipeTransport
-from ._transports.sockio import accept, family_and_type
+from ._transports.sockio import accept
 from ._transports.stream import StreamTransport
 
 logger = logging.getLogger("asyncio")
@@ -152,25 +152,19 @@ class Network:
         ssl_handshake_timeout=constants.SSL_HANDSHAKE_TIMEOUT,
         ssl_shutdown_timeout=constants.SSL_SHUTDOWN_TIMEOUT,
     ):
-        # socket.accept() without its Python wrapper's enum conversions, for the
-        # plain socket.socket that create_server makes.
-        plain = type(sock) is _SOCKET
-        if plain:
-            family, kind = family_and_type(sock)
-            proto = sock.proto
+        plain = type(sock) is _SOCKET  # what create_server makes: accept() it here
         for _ in range(backlog):
             try:
                 if plain:
                     accepted = accept(sock)
                     if accepted is None:
                         return  # None waiting.
-                    fd, addr = accepted
-                    conn = _SOCKET(family, kind, proto, fd)
+                    conn, addr = accepted
                 else:
                     conn, addr = sock.accept()
+                    conn.setblocking(False)
                 if self._debug:
                     logger.debug("%r got a new connection from %r: %r", server, addr, conn)
-                conn.setblocking(False)
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return
             except OSError as exc:
@@ -449,9 +443,8 @@ class Network:
             and server_hostname is None
             and ssl_handshake_timeout is None
             and ssl_shutdown_timeout is None
-            and self._plain_connect_is_ours()
         ):
-            info = _numeric_stream_info(host, port, family, proto)
+            info = self._numeric_connect_info(host, port, family, proto)
             if info is not None:
                 return await self._connect_numeric(protocol_factory, info, all_errors,
                                                    host, port)
@@ -463,6 +456,14 @@ class Network:
             ssl_shutdown_timeout=ssl_shutdown_timeout,
             happy_eyeballs_delay=happy_eyeballs_delay, interleave=interleave, **kwargs,
         )
+
+    def _numeric_connect_info(self, host, port, family, proto):
+        """The one address create_connection's shortcut connects to (see
+        ``_numeric_stream_info``), or None: asyncio's full path. A plain method,
+        so that the compiled loop makes both checks without a Python call."""
+        if not self._plain_connect_is_ours():
+            return None
+        return _numeric_stream_info(host, port, family, proto)
 
     def _plain_connect_is_ours(self) -> bool:
         """Whether the steps create_connection takes are asyncio's and vif's own.

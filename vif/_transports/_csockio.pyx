@@ -17,11 +17,14 @@ The set-up calls (``local_address``, ``peer_address``, ``set_nodelay``,
 ``family_and_type``) read the socket object's fields (vif/_socket_head.pxd) and
 make getsockname(2), getpeername(2) and setsockopt(2) with the GIL held, on a
 plain ``socket.socket`` (IPv4 for the addresses); anything else goes to
-``sockio.py``'s versions, which ask the socket.
+``sockio.py``'s versions, which ask the socket. ``transport_socket`` and
+``close_socket`` do what ``TransportSocket(sock)`` and a plain socket's
+``close()`` do without the Python functions those run.
 """
 
 import _socket
 import socket as _socket_module
+from asyncio import trsock as _trsock
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
@@ -29,6 +32,7 @@ from cpython.exc cimport PyErr_CheckSignals, PyErr_SetFromErrno
 from cpython.unicode cimport PyUnicode_FromString
 from libc.errno cimport EINTR, errno
 from libc.string cimport memset
+from posix.unistd cimport close as close_fd
 
 from vif._socket_head cimport nonblocking_fd, socket_head_matches, vif_socket_head
 
@@ -67,6 +71,7 @@ cdef extern from "sys/socket.h" nogil:
     int setsockopt(int fd, int level, int name, const void *value, socklen_t size)
     enum:
         SOCK_CLOEXEC
+        SOCK_NONBLOCK
         SOCK_STREAM
     ssize_t recv(int fd, void *buf, size_t n, int flags)
     ssize_t recvfrom(int fd, void *buf, size_t n, int flags, sockaddr *addr, socklen_t *addrlen)
@@ -91,6 +96,9 @@ cdef extern from *:
     bint _would_block "vif_would_block" (int error)
 
 cdef object _socket_type = _socket_module.socket
+cdef object _socket_close = _socket_module.socket.close  # socket.socket's own close()
+cdef object _close_fd_of = _socket.socket.close  # ... and the C close it ends in
+cdef object _TransportSocket = _trsock.TransportSocket
 # The socket's family as a plain int (socket.socket's property makes an enum).
 cdef object _raw_family = _socket.socket.family.__get__
 cdef object _NOTHING = object()  # an argument not given
@@ -225,12 +233,13 @@ def peer_address(sock):
 
 
 def accept(sock):
-    """``sock._accept()`` on a listening socket: ``(fd, address)``, or None when no
-    connection waits (where ``_accept()`` raises BlockingIOError).
+    """``sock.accept()`` on a listening socket, the new socket non-blocking:
+    ``(conn, address)``, or None when no connection waits.
 
     A plain non-blocking IPv4 socket is accepted here with accept4(2), the new
-    fd close-on-exec as ``_accept()`` makes it; any other socket goes through
-    its ``_accept()``.
+    fd close-on-exec as ``accept()`` makes it and non-blocking from the start
+    (the socket object is told so through its type's SOCK_NONBLOCK flag: no
+    ioctl afterwards); any other socket goes to ``sockio.accept``.
     """
     cdef sockaddr_in addr
     cdef socklen_t addrlen
@@ -239,18 +248,52 @@ def accept(sock):
     if _plain_family(sock) == AF_INET:
         listening = nonblocking_fd(sock, _HEAD_KNOWN)
     if listening == -2:
-        try:
-            return sock._accept()
-        except BlockingIOError:
-            return None
+        return _pure.accept(sock)
     while True:
         addrlen = sizeof(addr)
-        fd = accept4(listening, <sockaddr *>&addr, &addrlen, SOCK_CLOEXEC)
+        fd = accept4(listening, <sockaddr *>&addr, &addrlen, SOCK_CLOEXEC | SOCK_NONBLOCK)
         if fd >= 0:
-            return fd, _ipv4_address(&addr)
+            break
         if _would_block(errno):
             return None
         _check(fd)  # EINTR: retried after the signal handlers ran; anything else raises.
+    return _accepted_socket(sock, fd), _ipv4_address(&addr)
+
+
+cdef object _accepted_socket(object listening, int fd):
+    """A ``socket.socket`` for the non-blocking ``fd`` with ``listening``'s family,
+    type and protocol (``fd`` is closed if it cannot be made)."""
+    cdef vif_socket_head *head
+    try:
+        if _HEAD_KNOWN:
+            head = <vif_socket_head *>listening
+            family, kind, proto = head.sock_family, head.sock_type, head.sock_proto
+        else:
+            (family, kind), proto = _pure.family_and_type(listening), listening.proto
+        return _socket_type(family, kind | SOCK_NONBLOCK, proto, fd)
+    except BaseException:
+        close_fd(fd)
+        raise
+
+
+def transport_socket(sock):
+    """``asyncio.trsock.TransportSocket(sock)``, made without a Python call: its
+    ``__init__`` only sets ``_sock``."""
+    transport_sock = _TransportSocket.__new__(_TransportSocket)
+    transport_sock._sock = sock
+    return transport_sock
+
+
+def close_socket(sock):
+    """``sock.close()``. For a plain ``socket.socket`` whose ``close`` is socket's
+    own, what it does without its two Python calls: mark it closed, and close
+    the fd unless a ``makefile()`` object still uses it."""
+    if type(sock) is _socket_type and _socket_type.close is _socket_close:
+        sock._closed = True
+        if sock._io_refs <= 0:
+            _close_fd_of(sock)
+    else:
+        sock.close()
 
 
 cdef inline ssize_t _recv(int fd, Py_buffer *view, Py_ssize_t nbytes) except -1:

@@ -18,11 +18,11 @@ import inspect
 import logging
 import warnings
 import weakref
-from asyncio import base_events, transports, trsock
+from asyncio import base_events, transports
 from collections import deque
 from typing import Any
 
-from .sockio import local_address, peer_address
+from .sockio import close_socket, local_address, peer_address, transport_socket
 
 logger = logging.getLogger("asyncio")
 _weakref = weakref.ref
@@ -157,7 +157,7 @@ class SocketTransport(FlowControl):
         self._extra = {} if extra is None else extra
         self._loop = loop
         self._init_flow_control()
-        self._extra["socket"] = trsock.TransportSocket(sock)
+        self._extra["socket"] = transport_socket(sock)
         try:
             self._extra["sockname"] = local_address(sock)
         except OSError:
@@ -273,7 +273,7 @@ class SocketTransport(FlowControl):
             if self._protocol_connected:
                 self._protocol.connection_lost(exc)
         finally:
-            self._sock.close()
+            close_socket(self._sock)
             self._sock = None
             self._protocol = None
             self._loop = None

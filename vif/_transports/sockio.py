@@ -11,21 +11,26 @@ one only when it is not the object it was given last time. Both return and
 raise exactly what the socket's methods do. ``recv_bytes`` and
 ``recvfrom_bytes`` (a receive into the loop's buffer, copied out as bytes) are
 one C function each there, with no slice or memoryview made per read.
-``accept`` takes a connection from a listening socket and says "none waiting"
-with None: the compiled one without the BlockingIOError that ends every round
-of accepting.
+``accept`` takes a connection from a listening socket, made non-blocking, and
+says "none waiting" with None: the compiled one without the BlockingIOError
+that ends every round of accepting.
 
-The set-up calls a transport makes on its socket are here too:
-``family_and_type``, ``set_nodelay``, ``local_address`` and ``peer_address``.
-The compiled ones read the socket object's own fields and make the system
-calls with the GIL held (socket's ``getsockname`` lets go of it and takes it
-back, which costs more than the call), on a plain ``socket.socket``.
+The set-up and teardown calls a transport makes on its socket are here too:
+``family_and_type``, ``set_nodelay``, ``local_address``, ``peer_address``,
+``transport_socket`` and ``close_socket``. The compiled ones read the socket object's
+own fields and make the system calls with the GIL held (socket's
+``getsockname`` lets go of it and takes it back, which costs more than the
+call), on a plain ``socket.socket``; their ``transport_socket`` and ``close_socket``
+do what the Python ones do without the Python calls inside (``TransportSocket``'s
+``__init__``, ``socket.close`` and ``_real_close``).
 """
 
 from __future__ import annotations
 
 import _socket
+import os
 import socket
+from asyncio import trsock
 from typing import Any
 
 _raw_family = _socket.socket.family.__get__
@@ -55,16 +60,38 @@ class SocketIO:
         return buffer[:nbytes].tobytes(), address
 
 
-def accept(sock: socket.socket) -> tuple[int, object] | None:
-    """``sock._accept()`` on a listening socket: ``(fd, address)``, or None when no
-    connection waits (where ``_accept()`` raises BlockingIOError).
+def accept(sock: socket.socket) -> tuple[socket.socket, Any] | None:
+    """``sock.accept()`` on a listening socket, the new socket non-blocking:
+    ``(conn, address)``, or None when no connection waits (where ``accept()``
+    raises BlockingIOError). ``conn`` has the listening socket's family, type and
+    protocol and is close-on-exec, as ``accept()`` makes it.
 
-    The compiled twin accepts a plain IPv4 socket itself, without the exception.
+    The compiled twin accepts a plain IPv4 socket itself, non-blocking from the
+    start (accept4's SOCK_NONBLOCK: no ioctl to make it so afterwards).
     """
     try:
-        return sock._accept()
+        fd, address = sock._accept()
     except BlockingIOError:
         return None
+    family, kind = family_and_type(sock)
+    try:
+        conn = socket.socket(family, kind, sock.proto, fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    conn.setblocking(False)
+    return conn, address
+
+
+def transport_socket(sock: socket.socket) -> trsock.TransportSocket:
+    """``asyncio.trsock.TransportSocket(sock)``: what a transport's
+    ``get_extra_info("socket")`` returns."""
+    return trsock.TransportSocket(sock)
+
+
+def close_socket(sock: socket.socket) -> None:
+    """``sock.close()``."""
+    sock.close()
 
 
 def family_and_type(sock: Any) -> tuple[int, int]:
