@@ -41,16 +41,28 @@ TWIN_IMPORTS = {
 }
 
 
+def _write_if_changed(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
 def twin_source(name: str, source: str) -> str:
-    """Write the build-time copy of ``source`` for the twin ``name``; return its path."""
+    """Write the build-time copy of ``source`` for the twin ``name``; return its path.
+
+    A ``.pxd`` beside the source (Cython's "augmenting" declarations: which of
+    its classes become extension types, with which fields) is copied beside
+    the copy, under the twin's name.
+    """
     text = (HERE / source).read_text()
     for pattern, replacement in TWIN_IMPORTS.items():
         text = re.sub(pattern, replacement, text)
     text = f"# Generated at build time from {source}: edit that file, not this one.\n" + text
     target = HERE / "build" / "twins" / (name.replace(".", "/") + ".py")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
+    _write_if_changed(target, text)
+    declarations = (HERE / source).with_suffix(".pxd")
+    if declarations.exists():
+        _write_if_changed(target.with_suffix(".pxd"), declarations.read_text())
     return str(target.relative_to(HERE))
 
 
@@ -63,6 +75,8 @@ if not os.environ.get("VIF_NO_EXTENSIONS"):
     extensions.append(Extension("vif._transports._csockio", ["vif/_transports/_csockio.pyx"]))
     extensions.append(Extension("vif.files._clines", ["vif/files/_clines.pyx"]))
     extensions.append(Extension("vif.trace._cstep", ["vif/trace/_cstep.pyx"]))  # vif.trace
-    ext_modules = cythonize(extensions, compiler_directives={"language_level": 3})
+    # include_path: where Cython finds a twin's .pxd (by its module name) beside its copy.
+    ext_modules = cythonize(extensions, include_path=[str(HERE / "build" / "twins")],
+                            compiler_directives={"language_level": 3})
 
 setup(ext_modules=ext_modules)

@@ -2,9 +2,10 @@
 
 Reads go ``recv_into`` the loop's receive buffer and only the bytes received
 are copied out for the protocol (or ``recv_into`` the protocol's buffer, for a
-BufferedProtocol). Writes try ``send`` at once and buffer only
-what the kernel did not take; the buffer is flushed with vectored ``sendmsg``
-when the socket becomes writable again.
+BufferedProtocol); for a protocol with ``data_received``, the loop's reader is
+a ``StreamReceiver``, which the compiled twin makes an extension type. Writes try
+``send`` at once and buffer only what the kernel did not take; the buffer is
+flushed with vectored ``sendmsg`` when the socket becomes writable again.
 """
 
 from __future__ import annotations
@@ -36,22 +37,70 @@ def _immutable(data):
     return bytes(data)
 
 
+class StreamReceiver:
+    """A stream transport's read path for a protocol with ``data_received``: what
+    the loop calls when the socket is readable.
+
+    One ``recv_bytes`` into the loop's buffer (``view``), and what arrived goes to
+    ``data_received`` (looked up when the protocol was set; None: the protocol's,
+    looked up now), as asyncio's selector transport does it; EOF and errors go
+    back to the ``transport`` (``_read_eof``, ``_fatal_error``). The compiled
+    twin makes it an extension type (stream.pxd): its fields are read without
+    the attribute lookups that a method of the Python transport class makes for
+    each.
+    """
+
+    __slots__ = ("_recv_bytes", "_view", "_transport", "data_received")
+
+    def __init__(self, io, view, transport) -> None:
+        self._recv_bytes = io.recv_bytes
+        self._view = view
+        self._transport = transport
+        self.data_received = None
+
+    def read_ready(self) -> None:
+        transport = self._transport
+        if transport._conn_lost:
+            return
+        try:
+            data = self._recv_bytes(self._view)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            transport._fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if not data:
+            transport._read_eof()
+            return
+        try:
+            receive = self.data_received
+            if receive is None:
+                receive = transport._protocol.data_received
+            receive(data)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            transport._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
+
+
 class StreamTransport(SocketTransport):
     """asyncio.Transport over a connected, non-blocking stream socket."""
 
-    __slots__ = ("_io", "_eof", "_empty_waiter", "_read_ready", "_data_received")  # See base.py.
+    __slots__ = ("_io", "_eof", "_empty_waiter", "_read_ready", "_receiver")  # See base.py.
     _start_tls_compatible = True
     _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None) -> None:
-        self._read_ready = None
+        self._read_ready = self._receiver = None
+        self._io = SocketIO(sock)
         # SocketTransport's methods are called by name here, not through super():
         # in the compiled twin, super() builds a proxy and searches the MRO each call.
         SocketTransport.__init__(self, loop, sock, protocol, extra, server)
         self._eof = False
         self._empty_waiter = None
         set_nodelay(sock)
-        self._io = SocketIO(sock)
         loop._call_soon(protocol.connection_made, (self,), None)
         loop._call_soon(self._start_reading, (), None)
         if waiter is not None:
@@ -61,12 +110,16 @@ class StreamTransport(SocketTransport):
         previous = self._read_ready
         if isinstance(protocol, protocols.BufferedProtocol):
             self._read_ready = self._read_ready_into_buffer
-            self._data_received = None
         else:
-            self._read_ready = self._read_ready_data
-            # Looked up once here (as uvloop does), not on every read; a protocol
-            # without one is asked again when data arrives, and fails as in asyncio.
-            self._data_received = getattr(protocol, "data_received", None)
+            # A protocol with data_received is read by the StreamReceiver,
+            # which holds data_received: looked up once here (as
+            # uvloop does), not on every read; a protocol without one is asked
+            # again when data arrives, and fails as in asyncio.
+            receiver = self._receiver
+            if receiver is None:
+                receiver = self._receiver = StreamReceiver(self._io, self._recv_view, self)
+            receiver.data_received = getattr(protocol, "data_received", None)
+            self._read_ready = receiver.read_ready
         SocketTransport.set_protocol(self, protocol)
         if (previous is not None and previous != self._read_ready
                 and self._loop._fd_interest(self._sock_fd)[0]):
@@ -74,31 +127,6 @@ class StreamTransport(SocketTransport):
             self._loop._add_reader(self._sock_fd, self._read_ready)
 
     # -- reading ---------------------------------------------------------------
-
-    def _read_ready_data(self) -> None:
-        if self._conn_lost:
-            return
-        try:
-            data = self._io.recv_bytes(self._recv_view)
-        except (BlockingIOError, InterruptedError):
-            return
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "Fatal read error on socket transport")
-            return
-        if not data:
-            self._read_eof()
-            return
-        try:
-            receive = self._data_received
-            if receive is None:
-                receive = self._protocol.data_received
-            receive(data)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
 
     def _read_ready_into_buffer(self) -> None:
         if self._conn_lost:
@@ -269,11 +297,12 @@ class StreamTransport(SocketTransport):
 
     def _call_connection_lost(self, exc) -> None:
         SocketTransport._call_connection_lost(self, exc)
-        # A bound method of this transport, and one of its protocol (which
-        # usually holds the transport), kept on it: reference cycles that would
-        # leave the transport (and the loop's receive buffer, through
-        # _recv_view) to the garbage collector instead of freeing it here.
-        self._read_ready = self._data_received = None
+        # The reader (a bound method of this transport, or the receiver that
+        # refers back to it and holds its protocol's data_received) kept on it:
+        # reference cycles that would leave the transport (and the loop's
+        # receive buffer, through _recv_view) to the garbage collector instead
+        # of freeing it here.
+        self._read_ready = self._receiver = None
         if self._empty_waiter is not None:
             self._empty_waiter.set_exception(ConnectionError("Connection is closed by peer"))
 
