@@ -19,7 +19,7 @@ import sys
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vif_testing import Echo, ipv6_available, is_reference, open_fd_count, run, unused_port
+from vif_testing import Echo, ipv6_available, is_reference, open_fd_count, run, unused_port, vif
 
 
 class Client(asyncio.Protocol):
@@ -280,6 +280,32 @@ def test_steps_replaced_on_a_class_are_still_called(loop_factory, monkeypatch):
     via_class, via_asyncio, port = run(loop_factory, main())
     assert via_class == [("127.0.0.1", port)]
     assert via_asyncio == [("127.0.0.1", port), ("127.0.0.1", port)]
+
+
+def test_class_version_changes_with_the_class_and_its_bases(loop_factory, monkeypatch):
+    """The shortcut keeps its answer for the loop's class while the class's version
+    holds, so the version must change when the class, or a base (asyncio's
+    included), is modified. The pure loop knows no version: it checks each time."""
+    if is_reference(loop_factory):
+        pytest.skip("vif's shortcut")
+    loop = loop_factory()
+    try:
+        if vif.CEventLoop is None or not isinstance(loop, vif.CEventLoop):
+            assert loop._class_version() == 0
+            return
+        assert type(loop).sock_connect  # (a lookup gives the class a version)
+        versions = [loop._class_version()]
+        monkeypatch.setattr(type(loop), "_vif_test_marker", 1, raising=False)
+        versions.append(loop._class_version())
+        monkeypatch.setattr(asyncio.BaseEventLoop, "_vif_test_marker", 2, raising=False)
+        versions.append(loop._class_version())
+        monkeypatch.undo()
+        assert type(loop).sock_connect
+        versions.append(loop._class_version())
+        assert 0 not in versions
+        assert len(set(versions)) == len(versions), versions
+    finally:
+        loop.close()
 
 
 def _refused_for_lack_of_fds(**kwargs):

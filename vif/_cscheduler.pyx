@@ -902,6 +902,12 @@ cdef class CScheduler:
         else:
             self._wakeup.wake()
 
+    def _class_version(self):
+        """The version tag of this loop's class (see Scheduler._class_version):
+        CPython changes it whenever the class or one of its bases is modified;
+        0 until the class has one."""
+        return vif_type_tag(<PyObject*>self)
+
     def _check_closed(self):
         # asyncio's, as a C method: BaseEventLoop's callers (create_task, the
         # executor and connection methods) call it through the instance.

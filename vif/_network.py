@@ -471,22 +471,20 @@ class Network:
         The numeric-host shortcut below does what they do without calling them; a
         loop, loop class or asyncio class on which one of them was replaced (a
         subclass, a test's mock) -- or a patched socket module -- gets asyncio's
-        full path, which calls it.
+        full path, which calls it. The class's answer is kept while its version
+        (``_class_version``: CPython's version tag, which changes with the class
+        or any base) stays the same.
         """
         if not self.__dict__.keys().isdisjoint(_PLAIN_CONNECT_STEPS):
             return False
+        global _steps_found_ours
         cls = type(self)
-        steps = cls._original_connect_steps
-        if not steps:
-            return False  # a loop class assembled without record_connect_steps()
-        for name, original in steps:
-            if getattr(cls, name) is not original:
+        version = self._class_version()
+        if not version or _steps_found_ours != (cls, version):
+            if not _class_steps_are_ours(cls):
                 return False
-        return (
-            base_events.BaseEventLoop.create_connection is _ORIGINAL_CREATE
-            and base_events.socket is socket
-            and socket.socket is _SOCKET
-        )
+            _steps_found_ours = (cls, self._class_version())  # (the lookups gave it one)
+        return base_events.socket is socket and socket.socket is _SOCKET
 
     async def _connect_numeric(self, protocol_factory, info, all_errors, host, port):
         """create_connection to one numeric address: asyncio's steps, without the
@@ -564,6 +562,22 @@ _PLAIN_CONNECT_STEPS = (
     "_create_connection_transport",
 )
 _ORIGINAL_CREATE = base_events.BaseEventLoop.create_connection
+
+
+# The loop class whose steps were last found to be ours, and its version then.
+_steps_found_ours: tuple = (None, 0)
+
+
+def _class_steps_are_ours(cls: type) -> bool:
+    """Whether ``cls``'s create_connection steps are the ones it was built with,
+    and asyncio's create_connection is asyncio's."""
+    steps = cls._original_connect_steps
+    if not steps:
+        return False  # a loop class assembled without record_connect_steps()
+    for name, original in steps:
+        if getattr(cls, name) is not original:
+            return False
+    return base_events.BaseEventLoop.create_connection is _ORIGINAL_CREATE
 
 
 def record_connect_steps(loop_class: type) -> None:

@@ -122,6 +122,13 @@ class Scheduler:
 
     # -- clock -------------------------------------------------------------
 
+    def _class_version(self) -> int:
+        """A number that changes whenever this loop's class or one of its bases
+        does; 0: none known (a check against the class must be made again).
+        The compiled scheduler answers with the class's version tag; this one
+        knows none."""
+        return 0
+
     def time(self) -> float:
         return _monotonic()
 
