@@ -70,12 +70,14 @@ class TestVif:
             method = getattr(loop_class, name)
             assert inspect.iscoroutinefunction(method), name
             assert method is getattr(vif.PyEventLoop, name), name
-        # A twin's .pxd (stream.pxd) is found at build time: the stream transport's
-        # receiver is an extension type there (a Python class would still work, slower).
-        from vif._transports import _cstream
+        # A twin's .pxd (stream.pxd, datagram.pxd) is found at build time: the
+        # transports' receivers are extension types there (a Python class would
+        # still work, slower).
+        from vif._transports import _cdatagram, _cstream
 
         heap_type = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
         assert not _cstream.StreamReceiver.__flags__ & heap_type
+        assert not _cdatagram.DatagramReceiver.__flags__ & heap_type
         # The numeric-host shortcut compares against the methods the class was built with.
         for loop_type in (vif.PyEventLoop, loop_class):
             recorded = dict(loop_type._original_connect_steps)

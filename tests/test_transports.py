@@ -6,7 +6,7 @@ import asyncio
 import socket
 
 import pytest
-from vif_testing import Recorder, ServerProtocols, is_reference, run
+from vif_testing import Recorder, ServerProtocols, is_reference, run, run_without_collector
 
 HOST = "127.0.0.1"
 BIG = 16 * 1024 * 1024  # far more than the kernel socket buffers absorb
@@ -418,7 +418,6 @@ def test_closed_transports_are_freed_without_the_collector(loop_factory):
     cycle: it (and, through it, the loop's receive buffer) is freed at once, not at
     the next collection. (asyncio's selector transports keep a bound method of
     their own, so they wait for the collector.)"""
-    import gc
     import weakref
 
     if is_reference(loop_factory):
@@ -436,14 +435,8 @@ def test_closed_transports_are_freed_without_the_collector(loop_factory):
         await close_server(server)
         return refs
 
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        refs = run(loop_factory, main())
-        assert [ref() for ref in refs] == [None, None]
-    finally:
-        if enabled:
-            gc.enable()
+    refs = run_without_collector(loop_factory, main())
+    assert [ref() for ref in refs] == [None, None]
 
 
 def test_receive_buffer_starts_on_a_cache_line(loop_factory):

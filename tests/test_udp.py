@@ -7,7 +7,7 @@ import errno
 import socket
 
 import pytest
-from vif_testing import ipv6_available, run, unused_port
+from vif_testing import ipv6_available, is_reference, run, run_without_collector, unused_port
 
 HOST = "127.0.0.1"
 
@@ -199,3 +199,28 @@ def test_udp_abort(loop_factory):
         assert await proto.lost is None
 
     run(loop_factory, main())
+
+
+def test_closed_datagram_transports_are_freed_without_the_collector(loop_factory):
+    """Once connection_lost has run, nothing keeps a vif datagram transport in a
+    reference cycle (its reader, which refers back to it, is dropped): it is freed
+    at once, not at the next collection."""
+    import weakref
+
+    if is_reference(loop_factory):
+        pytest.skip("asyncio's transports are freed by the garbage collector")
+
+    async def main():
+        stransport, server = await endpoint(local_addr=(HOST, 0), echo=True)
+        ctransport, client = await endpoint(remote_addr=stransport.get_extra_info("sockname"))
+        ctransport.sendto(b"ping")
+        await client.queue.get()  # both transports have read a datagram
+        refs = [weakref.ref(stransport), weakref.ref(ctransport)]
+        ctransport.close()
+        stransport.close()
+        await client.lost
+        await server.lost
+        return refs
+
+    refs = run_without_collector(loop_factory, main())
+    assert [ref() for ref in refs] == [None, None]

@@ -85,6 +85,20 @@ def run(loop_factory, coro, timeout: float = 30, debug: bool | None = None):
         return runner.run(guarded())
 
 
+def run_without_collector(loop_factory, coro):
+    """``run(loop_factory, coro)`` with the garbage collector off: what the run
+    left to the collector (a reference cycle) is still alive when it returns."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return run(loop_factory, coro)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def ipv6_available() -> bool:
     """True if a TCP socket can be bound to ::1."""
     if not socket.has_ipv6:

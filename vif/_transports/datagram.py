@@ -4,7 +4,8 @@ A connected IPv4 endpoint reads with ``recv_into`` and reports its peer's
 address (what ``recvfrom`` would say: the kernel delivers nothing else to a
 connected socket) without formatting it anew for each datagram. The socket
 calls go through :class:`~vif._transports.sockio.SocketIO`, whose compiled
-twin makes them in C.
+twin makes them in C; the loop's reader is a ``DatagramReceiver``, which the
+compiled twin of this module makes an extension type.
 
 Follows the running Python's asyncio: from 3.13 an empty datagram is sent and
 the write-buffer size counts 8 header bytes a datagram; before, empty data is
@@ -27,6 +28,50 @@ _SENDS_EMPTY = sys.version_info >= (3, 13)
 _HEADER_SIZE = 8 if _SENDS_EMPTY else 0
 
 
+class DatagramReceiver:
+    """A datagram transport's read path: what the loop calls when the socket is
+    readable.
+
+    One datagram received into the loop's buffer (``view``) goes to the
+    transport's protocol's ``datagram_received``, an OSError to its
+    ``error_received``, as asyncio's selector transport does it; from a connected
+    IPv4 endpoint with ``recv_bytes``, its ``peer`` given as the sender. The
+    compiled twin makes it an extension type (datagram.pxd): its fields are read
+    without the attribute lookups that a method of the Python transport class
+    makes for each.
+    """
+
+    __slots__ = ("_recv_bytes", "_recvfrom_bytes", "_view", "_peer", "_transport")
+
+    def __init__(self, io, view, peer, transport) -> None:
+        self._recv_bytes = io.recv_bytes
+        self._recvfrom_bytes = io.recvfrom_bytes
+        self._view = view
+        self._peer = peer
+        self._transport = transport
+
+    def read_ready(self) -> None:
+        transport = self._transport
+        if transport._conn_lost:
+            return
+        try:
+            if self._peer is None:
+                data, addr = self._recvfrom_bytes(self._view)
+            else:
+                data = self._recv_bytes(self._view)
+                addr = self._peer
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError as exc:
+            transport._protocol.error_received(exc)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            transport._fatal_error(exc, "Fatal read error on datagram transport")
+        else:
+            transport._protocol.datagram_received(data, addr)
+
+
 class DatagramTransport(SocketTransport, transports.DatagramTransport):
     """asyncio.DatagramTransport over a non-blocking datagram socket."""
 
@@ -35,32 +80,20 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
         self._io = SocketIO(sock)
         self._address = address
         peer = self._extra["peername"]
-        self._peer = peer if peer and family_and_type(sock)[0] == socket.AF_INET else None
+        peer = peer if peer and family_and_type(sock)[0] == socket.AF_INET else None
+        # The loop's reader (kept here for _start_reading and resume_reading).
+        self._read_ready = DatagramReceiver(self._io, self._recv_view, peer, self).read_ready
         loop._call_soon(protocol.connection_made, (self,), None)
         loop._call_soon(self._start_reading, (), None)
         if waiter is not None:
             loop._call_soon(futures._set_result_unless_cancelled, (waiter, None), None)
 
-    def _read_ready(self) -> None:
-        if self._conn_lost:
-            return
-        view = self._recv_view
-        try:
-            if self._peer is None:
-                data, addr = self._io.recvfrom_bytes(view)
-            else:
-                data = self._io.recv_bytes(view)
-                addr = self._peer
-        except (BlockingIOError, InterruptedError):
-            pass
-        except OSError as exc:
-            self._protocol.error_received(exc)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "Fatal read error on datagram transport")
-        else:
-            self._protocol.datagram_received(data, addr)
+    def _call_connection_lost(self, exc) -> None:
+        SocketTransport._call_connection_lost(self, exc)
+        # The reader refers back to this transport: a cycle, broken here so that
+        # the transport (and, through the reader, the loop's receive buffer) is
+        # freed at once rather than by the garbage collector.
+        self._read_ready = None
 
     def sendto(self, data, addr=None) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):
