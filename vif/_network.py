@@ -475,9 +475,9 @@ class Network:
         (``_class_version``: CPython's version tag, which changes with the class
         or any base) stays the same.
         """
+        global _steps_found_ours
         if not self.__dict__.keys().isdisjoint(_PLAIN_CONNECT_STEPS):
             return False
-        global _steps_found_ours
         cls = type(self)
         version = self._class_version()
         if not version or _steps_found_ours != (cls, version):

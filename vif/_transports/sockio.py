@@ -17,12 +17,12 @@ that ends every round of accepting.
 
 The set-up and teardown calls a transport makes on its socket are here too:
 ``family_and_type``, ``set_nodelay``, ``local_address``, ``peer_address``,
-``transport_socket`` and ``close_socket``. The compiled ones read the socket object's
-own fields and make the system calls with the GIL held (socket's
+``transport_socket`` and ``close_socket``. The compiled ones read the socket
+object's own fields and make the system calls with the GIL held (socket's
 ``getsockname`` lets go of it and takes it back, which costs more than the
-call), on a plain ``socket.socket``; their ``transport_socket`` and ``close_socket``
-do what the Python ones do without the Python calls inside (``TransportSocket``'s
-``__init__``, ``socket.close`` and ``_real_close``).
+call), on a plain ``socket.socket``; their ``transport_socket`` and
+``close_socket`` do what the Python ones do without the Python calls inside
+(``TransportSocket``'s ``__init__``, ``socket.close`` and ``_real_close``).
 """
 
 from __future__ import annotations

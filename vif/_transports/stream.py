@@ -111,10 +111,10 @@ class StreamTransport(SocketTransport):
         if isinstance(protocol, protocols.BufferedProtocol):
             self._read_ready = self._read_ready_into_buffer
         else:
-            # A protocol with data_received is read by the StreamReceiver,
-            # which holds data_received: looked up once here (as
-            # uvloop does), not on every read; a protocol without one is asked
-            # again when data arrives, and fails as in asyncio.
+            # A protocol with data_received is read by the StreamReceiver, which
+            # holds data_received: looked up once here (as uvloop does), not on
+            # every read; a protocol without one is asked again when data
+            # arrives, and fails as in asyncio.
             receiver = self._receiver
             if receiver is None:
                 receiver = self._receiver = StreamReceiver(self._io, self._recv_view, self)
