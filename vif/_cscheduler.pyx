@@ -110,10 +110,12 @@ cdef enum:
 cdef extern from *:
     """
     /* The version tag of o's type: it changes whenever the type or a base is
-       modified; 0 when the type has none (yet). */
+       modified; 0 when the type has none (yet). Before 3.12 a flag says whether
+       the tag is valid; from 3.12 on that flag is no longer set, and an invalid
+       tag is 0 itself. */
     static inline unsigned int vif_type_tag(PyObject *o) {
         PyTypeObject *t = Py_TYPE(o);
-    #ifdef Py_TPFLAGS_VALID_VERSION_TAG
+    #if PY_VERSION_HEX < 0x030C0000
         if (!(t->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)) return 0;
     #endif
         return t->tp_version_tag;
