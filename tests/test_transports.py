@@ -455,3 +455,116 @@ def test_receive_buffer_starts_on_a_cache_line(loop_factory):
         assert address % 4096 == 0
     finally:
         loop.close()
+
+
+# -- write() after writes that went straight to the socket: each state that
+# forbids sending at once (write_eof, sendfile, close, abort, data still
+# queued) must be seen by the next write, as asyncio sees it.
+
+
+async def tcp_peer(loop):
+    """A client transport over TCP and the plain, non-blocking socket at its other end."""
+    with socket.create_server((HOST, 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        peer, _ = listener.accept()
+    peer.setblocking(False)
+    transport, protocol = await loop.create_connection(Recorder, sock=client)
+    return transport, protocol, peer
+
+
+async def read_to_eof(loop, peer) -> bytes:
+    data = bytearray()
+    while chunk := await loop.sock_recv(peer, 1 << 20):
+        data += chunk
+    return bytes(data)
+
+
+def test_write_after_write_eof_raises(loop_factory):
+    async def main():
+        loop = asyncio.get_running_loop()
+        tr, proto, peer = await tcp_peer(loop)
+        tr.write(b"one")
+        tr.write_eof()
+        with pytest.raises(RuntimeError, match="after write_eof"):
+            tr.write(b"two")
+        got = await read_to_eof(loop, peer)
+        tr.close()
+        await proto.lost
+        peer.close()
+        return got
+
+    assert run(loop_factory, main()) == b"one"
+
+
+def test_write_while_sendfile_waits_raises(loop_factory):
+    """asyncio's sendfile makes the transport's empty waiter first; writes raise until
+    it resets it."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        tr, proto, peer = await tcp_peer(loop)
+        tr.write(b"one")
+        waiter = tr._make_empty_waiter()
+        with pytest.raises(RuntimeError, match="sendfile is in progress"):
+            tr.write(b"two")
+        await waiter
+        tr._reset_empty_waiter()
+        tr.write(b"three")
+        tr.write_eof()
+        got = await read_to_eof(loop, peer)
+        tr.close()
+        await proto.lost
+        peer.close()
+        return got
+
+    assert run(loop_factory, main()) == b"onethree"
+
+
+@pytest.mark.parametrize("how", ["close", "abort"])
+def test_writes_after_close_are_counted_not_sent(loop_factory, how, caplog):
+    async def main():
+        loop = asyncio.get_running_loop()
+        tr, proto, peer = await tcp_peer(loop)
+        tr.write(b"one")
+        getattr(tr, how)()
+        for _ in range(6):
+            tr.write(b"late")
+        assert await proto.lost is None
+        got = await read_to_eof(loop, peer)
+        peer.close()
+        return got
+
+    with caplog.at_level("WARNING", logger="asyncio"):
+        assert run(loop_factory, main()) == b"one"
+    warnings = [r for r in caplog.records if r.getMessage() == "socket.send() raised exception."]
+    # The first write after close() finds the count at 1; asyncio warns from 5 on.
+    assert len(warnings) == 2
+
+
+@pytest.mark.parametrize("first", ["write", "writelines"])
+def test_write_queues_behind_buffered_data(loop_factory, first):
+    """Once part of a write waits in the buffer, a later write goes behind it even
+    when the socket has room again (the peer read some) before the loop flushes."""
+    big = bytes(range(256)) * (32 * 1024)  # 8 MiB: more than the socket buffers take
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        tr, proto, peer = await tcp_peer(loop)
+        tr.write(b"head")
+        if first == "write":
+            tr.write(big)
+        else:
+            tr.writelines([big])
+        assert tr.get_write_buffer_size() > 0
+        early = peer.recv(1 << 20)  # Room in the socket, the buffer not yet flushed.
+        tr.write(b"tail")
+        tr.write_eof()
+        got = early + await read_to_eof(loop, peer)
+        tr.close()
+        await proto.lost
+        peer.close()
+        return got
+
+    got = run(loop_factory, main())
+    assert len(got) == len(big) + 8
+    assert got == b"head" + big + b"tail"

@@ -18,7 +18,7 @@ import inspect
 import logging
 import warnings
 import weakref
-from asyncio import base_events, transports
+from asyncio import base_events, constants, transports
 from collections import deque
 from typing import Any
 
@@ -250,6 +250,13 @@ class SocketTransport(FlowControl):
             self._sock.close()
             if self._server is not None:
                 server_detach(self._server, self)
+
+    def _count_lost_write(self) -> None:
+        """A write after the connection was lost: not sent, counted, and warned
+        about from asyncio's threshold on."""
+        if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+            logger.warning("socket.send() raised exception.")
+        self._conn_lost += 1
 
     def _fatal_error(self, exc: BaseException, message: str = "Fatal error on transport") -> None:
         report_fatal(self, exc, message, expected=isinstance(exc, OSError))

@@ -26,7 +26,6 @@ try:
     _IOV_MAX = os.sysconf("SC_IOV_MAX")
 except (AttributeError, OSError, ValueError):  # pragma: no cover
     _IOV_MAX = 16
-_LOG_THRESHOLD = constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES
 _set_result_unless_cancelled = futures._set_result_unless_cancelled
 
 
@@ -88,12 +87,14 @@ class StreamReceiver:
 class StreamTransport(SocketTransport):
     """asyncio.Transport over a connected, non-blocking stream socket."""
 
-    __slots__ = ("_io", "_eof", "_empty_waiter", "_read_ready", "_receiver")  # See base.py.
+    __slots__ = (  # See base.py.
+        "_io", "_eof", "_empty_waiter", "_read_ready", "_receiver", "_direct_send",
+    )
     _start_tls_compatible = True
     _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None) -> None:
-        self._read_ready = self._receiver = None
+        self._read_ready = self._receiver = self._direct_send = None
         self._io = SocketIO(sock)
         # SocketTransport's methods are called by name here, not through super():
         # in the compiled twin, super() builds a proxy and searches the MRO each call.
@@ -176,40 +177,58 @@ class StreamTransport(SocketTransport):
 
     # -- writing ---------------------------------------------------------------
 
+    # write() sends through ``_direct_send`` (the socket's send) without further
+    # checks while it is set: it is set only while nothing forbids sending at once
+    # (no write_eof(), no sendfile, connection not lost, nothing buffered that
+    # must go first). Whatever may change one of those clears it first, and write()
+    # sets it again once it has checked them all: the usual write reads one
+    # attribute of the transport instead of five.
+
     def write(self, data) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(
                 f"data argument must be a bytes-like object, not {type(data).__name__!r}"
             )
-        if self._eof:
-            raise RuntimeError("Cannot call write() after write_eof()")
-        if self._empty_waiter is not None:
-            raise RuntimeError("unable to write; sendfile is in progress")
-        if not data:
-            return
-        if self._conn_lost:
-            if self._conn_lost >= _LOG_THRESHOLD:
-                logger.warning("socket.send() raised exception.")
-            self._conn_lost += 1
+        send = self._direct_send
+        if send is None:
+            if self._eof:
+                raise RuntimeError("Cannot call write() after write_eof()")
+            if self._empty_waiter is not None:
+                raise RuntimeError("unable to write; sendfile is in progress")
+            if not data:
+                return
+            if self._conn_lost:
+                self._count_lost_write()
+                return
+            if self._buffer:
+                self._buffer_data(data)
+                return
+            send = self._direct_send = self._io.send
+        elif not data:
             return
         if type(data) is memoryview and data.format != "B":
             data = data.cast("B")
-        if not self._buffer:
-            try:
-                n = self._io.send(data)
-            except (BlockingIOError, InterruptedError):
-                pass
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                self._fatal_error(exc, "Fatal write error on socket transport")
-                return
-            else:
-                if n == len(data):
-                    return
-                if n:
-                    data = memoryview(data)[n:]
-            self._loop._add_writer(self._sock_fd, self._write_ready)
+        try:
+            n = send(data)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal write error on socket transport")
+            return
+        if n == len(data):
+            return
+        if n:
+            data = memoryview(data)[n:]
+        self._direct_send = None
+        self._loop._add_writer(self._sock_fd, self._write_ready)
+        self._buffer_data(data)
+
+    def _buffer_data(self, data) -> None:
+        """Queue what write() could not send now, behind what is queued already."""
+        if type(data) is memoryview and data.format != "B":
+            data = data.cast("B")
         data = _immutable(data)
         self._buffer.append(data)
         self._buffer_size += len(data)
@@ -225,11 +244,10 @@ class StreamTransport(SocketTransport):
         if not chunks:
             return
         if self._conn_lost:
-            if self._conn_lost >= _LOG_THRESHOLD:
-                logger.warning("socket.send() raised exception.")
-            self._conn_lost += 1
+            self._count_lost_write()
             return
         was_empty = not self._buffer
+        self._direct_send = None
         self._buffer.extend(chunks)
         self._buffer_size += sum(map(len, chunks))
         if was_empty:
@@ -287,6 +305,7 @@ class StreamTransport(SocketTransport):
         if self._closing or self._eof:
             return
         self._eof = True
+        self._direct_send = None
         if not self._buffer:
             self._sock.shutdown(socket.SHUT_WR)
 
@@ -294,6 +313,14 @@ class StreamTransport(SocketTransport):
         return True
 
     # -- teardown and sendfile support ---------------------------------------------
+
+    def close(self) -> None:
+        self._direct_send = None  # A write after close() is counted or queued (see write).
+        SocketTransport.close(self)
+
+    def _force_close(self, exc) -> None:
+        self._direct_send = None
+        SocketTransport._force_close(self, exc)
 
     def _call_connection_lost(self, exc) -> None:
         SocketTransport._call_connection_lost(self, exc)
@@ -309,6 +336,7 @@ class StreamTransport(SocketTransport):
     def _make_empty_waiter(self):
         if self._empty_waiter is not None:
             raise RuntimeError("Empty waiter is already set")
+        self._direct_send = None  # write() raises while sendfile runs.
         self._empty_waiter = self._loop.create_future()
         if not self._buffer:
             self._empty_waiter.set_result(None)
