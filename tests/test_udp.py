@@ -224,3 +224,66 @@ def test_closed_datagram_transports_are_freed_without_the_collector(loop_factory
 
     refs = run_without_collector(loop_factory, main())
     assert [ref() for ref in refs] == [None, None]
+
+
+# -- sendto() after datagrams that went straight to the socket: closing and a
+# queue of datagrams waiting must be seen by the next sendto, as asyncio sees them.
+
+
+@pytest.mark.parametrize("how", ["close", "abort"])
+def test_udp_sendto_after_close_is_counted_not_sent(loop_factory, how, caplog):
+    async def main():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+            peer.bind((HOST, 0))
+            transport, proto = await endpoint(remote_addr=peer.getsockname())
+            transport.sendto(b"one")
+            getattr(transport, how)()
+            for _ in range(6):
+                transport.sendto(b"late")
+            await proto.lost
+            # Datagrams from one host to another on loopback arrive in the order
+            # sent: anything sent late would come before this one.
+            other.sendto(b"end", peer.getsockname())
+            peer.settimeout(5)
+            return [peer.recv(100), peer.recv(100)]
+
+    with caplog.at_level("WARNING", logger="asyncio"):
+        assert run(loop_factory, main()) == [b"one", b"end"]
+    warnings = [r for r in caplog.records if r.getMessage() == "socket.send() raised exception."]
+    assert len(warnings) == 2
+
+
+@pytest.mark.parametrize("connected", [True, False], ids=["connected", "unconnected"])
+def test_datagrams_queue_behind_queued_ones(loop_factory, short_tmp, connected):
+    """A Unix datagram socket blocks when its peer's queue is full: once datagrams
+    wait in the transport, a later one goes behind them even when the peer has
+    made room before the loop flushes the queue."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as peer:
+            peer.bind(f"{short_tmp}/peer")
+            peer.setblocking(False)
+            own = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            own.bind(f"{short_tmp}/own")
+            if connected:
+                own.connect(f"{short_tmp}/peer")
+            transport, proto = await endpoint(sock=own)
+            address = None if connected else f"{short_tmp}/peer"
+            sent = 0
+            while not transport.get_write_buffer_size():
+                transport.sendto(b"%d" % sent, address)
+                sent += 1
+                assert sent < 100_000, "the peer's queue never filled"
+            transport.sendto(b"%d" % sent, address)  # Queued too.
+            got = [peer.recv(100)]  # Room again, the queue not yet flushed.
+            transport.sendto(b"tail", address)
+            while len(got) < sent + 2:
+                got.append(await loop.sock_recv(peer, 100))
+            transport.close()
+            await proto.lost
+            return sent, got
+
+    sent, got = run(loop_factory, main())
+    assert got == [b"%d" % i for i in range(sent + 1)] + [b"tail"]

@@ -14,15 +14,12 @@ ignored.
 
 from __future__ import annotations
 
-import logging
 import socket
 import sys
-from asyncio import constants, futures, transports
+from asyncio import futures, transports
 
 from .base import SocketTransport
 from .sockio import SocketIO, family_and_type
-
-logger = logging.getLogger("asyncio")
 
 _SENDS_EMPTY = sys.version_info >= (3, 13)
 _HEADER_SIZE = 8 if _SENDS_EMPTY else 0
@@ -75,7 +72,10 @@ class DatagramReceiver:
 class DatagramTransport(SocketTransport, transports.DatagramTransport):
     """asyncio.DatagramTransport over a non-blocking datagram socket."""
 
+    __slots__ = ("_io", "_address", "_read_ready", "_direct_send", "_direct_sendto")
+
     def __init__(self, loop, sock, protocol, address=None, waiter=None, extra=None) -> None:
+        self._direct_send = self._direct_sendto = None
         super().__init__(loop, sock, protocol, extra)
         self._io = SocketIO(sock)
         self._address = address
@@ -95,11 +95,38 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
         # freed at once rather than by the garbage collector.
         self._read_ready = None
 
+    # sendto() sends without further checks through ``_direct_send`` (the socket's
+    # send, for sendto(data) on a connected socket) or ``_direct_sendto`` (its
+    # sendto, for sendto(data, addr) on an unconnected one) while it is set: only
+    # while nothing is queued and the transport is not closing. Queueing and
+    # closing clear both; _checked_sendto() sets one again once it has checked
+    # everything. The usual sendto then reads one attribute of the transport.
+
     def sendto(self, data, addr=None) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(
                 f"data argument must be a bytes-like object, not {type(data).__name__!r}"
             )
+        try:
+            if addr is None:
+                send = self._direct_send
+                if send is not None and data:
+                    send(data)
+                    return
+            else:
+                send = self._direct_sendto
+                if send is not None and data:
+                    send(data, addr)
+                    return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._send_failed(exc, data, addr)
+            return
+        self._checked_sendto(data, addr)
+
+    def _checked_sendto(self, data, addr) -> None:
+        """sendto() with every check asyncio makes; arms the direct send when it can."""
         if not data and not _SENDS_EMPTY:
             return
         if self._address:
@@ -107,30 +134,48 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
                 raise ValueError(f"Invalid address: must be None or {self._address}")
             addr = self._address
         if self._conn_lost and self._address:
-            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
-                logger.warning("socket.send() raised exception.")
-            self._conn_lost += 1
+            self._count_lost_write()
             return
-        if not self._buffer:
-            try:
-                if self._extra["peername"]:
-                    self._io.send(data)
-                else:
-                    self._io.sendto(data, addr)
-                return
-            except (BlockingIOError, InterruptedError):
-                self._loop._add_writer(self._sock_fd, self._sendto_ready)
-            except OSError as exc:
-                self._protocol.error_received(exc)
-                return
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                self._fatal_error(exc, "Fatal write error on datagram transport")
-                return
+        if self._buffer:
+            self._queue(data, addr)
+            return
+        try:
+            if self._extra["peername"]:
+                self._io.send(data)
+                if not self._conn_lost:
+                    self._direct_send = self._io.send
+            else:
+                self._io.sendto(data, addr)
+                if not self._conn_lost:
+                    self._direct_sendto = self._io.sendto
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._send_failed(exc, data, addr)
+
+    def _send_failed(self, exc: BaseException, data, addr) -> None:
+        """What a send that raised ``exc`` leads to, as in asyncio."""
+        if isinstance(exc, (BlockingIOError, InterruptedError)):
+            self._loop._add_writer(self._sock_fd, self._sendto_ready)
+            self._queue(data, addr)
+        elif isinstance(exc, OSError):
+            self._protocol.error_received(exc)
+        else:
+            self._fatal_error(exc, "Fatal write error on datagram transport")
+
+    def _queue(self, data, addr) -> None:
+        self._direct_send = self._direct_sendto = None  # Datagrams go out in order.
         self._buffer.append((bytes(data), addr))
         self._buffer_size += len(data) + _HEADER_SIZE
         self._maybe_pause_protocol()
+
+    def close(self) -> None:
+        self._direct_send = self._direct_sendto = None
+        SocketTransport.close(self)
+
+    def _force_close(self, exc) -> None:
+        self._direct_send = self._direct_sendto = None
+        SocketTransport._force_close(self, exc)
 
     def _sendto_ready(self) -> None:
         while self._buffer:
