@@ -147,7 +147,7 @@ class SocketTransport(FlowControl):
     __slots__ = (
         "_loop", "_sock_fd", "_protocol", "_protocol_connected", "_buffer", "_buffer_size",
         "_conn_lost", "_closing", "_paused", "_recv_view", "_server", "_protocol_paused",
-        "_high_water", "_low_water",
+        "_high_water", "_low_water", "_direct_send", "_direct_sendto",
     )
     max_size = 256 * 1024  # How much one read asks for (at most the loop's buffer).
     _sock = None  # Read by __del__ even when __init__ failed.
@@ -156,6 +156,10 @@ class SocketTransport(FlowControl):
         # asyncio's BaseTransport keeps extra info in _extra.
         self._extra = {} if extra is None else extra
         self._loop = loop
+        # The socket's send / sendto kept for the write path while nothing forbids
+        # sending at once (see StreamTransport.write, DatagramTransport.sendto);
+        # closing clears them.
+        self._direct_send = self._direct_sendto = None
         self._init_flow_control()
         self._extra["socket"] = transport_socket(sock)
         try:
@@ -232,6 +236,7 @@ class SocketTransport(FlowControl):
             self._loop._add_reader(self._sock_fd, self._read_ready)
 
     def close(self) -> None:
+        self._direct_send = self._direct_sendto = None  # Later writes: counted or queued.
         if self._closing:
             return
         self._closing = True
@@ -263,6 +268,7 @@ class SocketTransport(FlowControl):
         self._force_close(exc)
 
     def _force_close(self, exc: BaseException | None) -> None:
+        self._direct_send = self._direct_sendto = None
         if self._conn_lost:
             return
         if self._buffer:

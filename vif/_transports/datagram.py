@@ -72,10 +72,9 @@ class DatagramReceiver:
 class DatagramTransport(SocketTransport, transports.DatagramTransport):
     """asyncio.DatagramTransport over a non-blocking datagram socket."""
 
-    __slots__ = ("_io", "_address", "_read_ready", "_direct_send", "_direct_sendto")
+    __slots__ = ("_io", "_address", "_read_ready")
 
     def __init__(self, loop, sock, protocol, address=None, waiter=None, extra=None) -> None:
-        self._direct_send = self._direct_sendto = None
         super().__init__(loop, sock, protocol, extra)
         self._io = SocketIO(sock)
         self._address = address
@@ -168,14 +167,6 @@ class DatagramTransport(SocketTransport, transports.DatagramTransport):
         self._buffer.append((bytes(data), addr))
         self._buffer_size += len(data) + _HEADER_SIZE
         self._maybe_pause_protocol()
-
-    def close(self) -> None:
-        self._direct_send = self._direct_sendto = None
-        SocketTransport.close(self)
-
-    def _force_close(self, exc) -> None:
-        self._direct_send = self._direct_sendto = None
-        SocketTransport._force_close(self, exc)
 
     def _sendto_ready(self) -> None:
         while self._buffer:

@@ -87,14 +87,12 @@ class StreamReceiver:
 class StreamTransport(SocketTransport):
     """asyncio.Transport over a connected, non-blocking stream socket."""
 
-    __slots__ = (  # See base.py.
-        "_io", "_eof", "_empty_waiter", "_read_ready", "_receiver", "_direct_send",
-    )
+    __slots__ = ("_io", "_eof", "_empty_waiter", "_read_ready", "_receiver")  # See base.py.
     _start_tls_compatible = True
     _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None) -> None:
-        self._read_ready = self._receiver = self._direct_send = None
+        self._read_ready = self._receiver = None
         self._io = SocketIO(sock)
         # SocketTransport's methods are called by name here, not through super():
         # in the compiled twin, super() builds a proxy and searches the MRO each call.
@@ -313,14 +311,6 @@ class StreamTransport(SocketTransport):
         return True
 
     # -- teardown and sendfile support ---------------------------------------------
-
-    def close(self) -> None:
-        self._direct_send = None  # A write after close() is counted or queued (see write).
-        SocketTransport.close(self)
-
-    def _force_close(self, exc) -> None:
-        self._direct_send = None
-        SocketTransport._force_close(self, exc)
 
     def _call_connection_lost(self, exc) -> None:
         SocketTransport._call_connection_lost(self, exc)
