@@ -18,9 +18,9 @@ import threading
 import pytest
 
 import vif
-from vif.files import _backend, _uring
+from vif.files import _backend, _ringloop, _uring
 
-from .conftest import URING_SKIP
+from .conftest import URING_SKIP, open_fds
 
 pytestmark = pytest.mark.skipif(URING_SKIP is not None, reason=str(URING_SKIP))
 
@@ -181,3 +181,91 @@ def test_fifo_is_not_waited_for_on_the_loop(uring, open_way, tmp_path):
         go.set()
         thread.join()
     assert forced == [False]
+
+
+def _write_when_vif_holds_the_read_end(monkeypatch, path, data: bytes) -> list[int]:
+    """A writer that comes, writes ``data`` and leaves while vif's open holds the
+    FIFO's read end (the moment either open way returns its descriptor)."""
+    written: list[int] = []
+    real_now, real_at = _ringloop.RingBackend.open_now, _ringloop.RingBackend.openat
+
+    def write(fd: int) -> int:
+        if fd >= 0 and not written:
+            w = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO unless a reader is there
+            written.append(os.write(w, data))
+            os.close(w)
+        return fd
+
+    def open_now(self, name, flags):
+        return write(real_now(self, name, flags))
+
+    async def openat(self, name, flags, mode=0o666):
+        return write(await real_at(self, name, flags, mode))
+
+    monkeypatch.setattr(_ringloop.RingBackend, "open_now", open_now)
+    monkeypatch.setattr(_ringloop.RingBackend, "openat", openat)
+    return written
+
+
+def test_fifo_writer_gone_before_the_open_returns_is_read(uring, open_way, monkeypatch,
+                                                          tmp_path):
+    # With the builtin, a writer that writes and closes before the reader's open
+    # returns leaves its data for the reader; vif's open must not lose it either
+    # (it used to close the descriptor it held and open the FIFO again: the data
+    # went with the last descriptor, and the new open waited for another writer).
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+    written = _write_when_vif_holds_the_read_end(monkeypatch, path, b"came and went")
+    assert uring(_read, path) == (b"came and went", True)
+    assert written == [len(b"came and went")]
+
+
+def test_fifo_opened_for_writing_reaches_its_reader(uring, tmp_path):
+    # The write end is opened once (the kernel waits for the reader, as for the
+    # builtin); the reader sees the data and then the end of file, nothing before.
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+    got = []
+
+    def reader() -> None:
+        with open(path, "rb") as r:
+            got.append(r.read())
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+
+    async def main():
+        async with vif.open(path, "wb") as f:
+            await f.write(b"to the reader")
+
+    try:
+        uring(main)
+    finally:
+        if thread.is_alive():  # the open failed: let the reader's open return
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join()
+    assert got == [b"to the reader"]
+
+
+def test_cancelled_fifo_open_closes_its_descriptor(uring, open_way, tmp_path):
+    # No writer ever comes: cancelling the open ends it, with nothing left open or
+    # registered with the loop.
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+
+    def held() -> list[int]:
+        return [fd for fd, target in open_fds().items() if target == str(path)]
+
+    async def main():
+        opening = asyncio.create_task(_read(path))
+        while not held():  # vif holds the read end, waiting for a writer
+            await asyncio.sleep(0)
+        [fd] = held()
+        opening.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await opening
+        return fd, held(), asyncio.get_running_loop().remove_reader(fd)
+
+    fd, after, was_registered = uring(main)
+    assert after == []
+    assert not was_registered  # (uvloop's remove_reader returns None)

@@ -11,6 +11,7 @@ see :mod:`vif.files._ringloop`), else a dedicated thread pool
 
 from __future__ import annotations
 
+import asyncio
 import io
 import locale
 import os
@@ -137,13 +138,17 @@ async def _open(ctx: _OpenContext, file: Any, mode: str, buffering: int, encodin
         os.close(fd)
         raise
     st_mode = st.st_mode
-    if stat.S_ISFIFO(st_mode):
-        # io_uring opens FIFOs without waiting for the other end; the builtin waits.
-        os.close(fd)
-        obj = await _open_with_pool(file, mode, buffering, encoding, errors, newline, closefd,
-                                    opener)
-        ctx._obj = obj
-        return obj
+    if stat.S_ISFIFO(st_mode) and flags & os.O_ACCMODE == os.O_RDONLY:
+        # Both ways open a FIFO's read end without waiting for a writer (io_uring's
+        # inline attempt adds O_NONBLOCK, as open_now does); the builtin waits.  Wait
+        # here, keeping the descriptor: what a writer leaves in the FIFO lives only as
+        # long as some descriptor holds it.  (A write end was opened in the kernel's
+        # worker, which waited for a reader: O_CREAT/O_TRUNC are never tried inline.)
+        try:
+            await _writer_seen(fd)
+        except BaseException:
+            os.close(fd)
+            raise
     regular = stat.S_ISREG(st_mode)
     if regular and mode == "rb" and buffering != 1:
         # The stdlib BufferedReader is made when a method first needs it (never, for a
@@ -170,6 +175,27 @@ async def _open(ctx: _OpenContext, file: Any, mode: str, buffering: int, encodin
     obj = ctx._obj = wrap(f, name, be, fd, newline, regular=regular,
                           size=st.st_size if regular and "a" not in mode else -1)
     return obj
+
+
+async def _writer_seen(fd: int) -> None:
+    """Until the FIFO read end ``fd`` has data, or a writer came and went.
+
+    The builtin's open returns once a writer opens; here the open returns once the
+    first read would not wait for that writer (its data, or its end of file).
+    """
+    loop = asyncio.get_running_loop()
+    seen = loop.create_future()
+    loop.add_reader(fd, _set_none, seen)
+    try:
+        await seen
+    finally:
+        loop.remove_reader(fd)
+    os.set_blocking(fd, True)  # (libuv's add_reader made it non-blocking)
+
+
+def _set_none(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 async def _open_with_pool(file: Any, mode: str, buffering: int, encoding: str | None,
