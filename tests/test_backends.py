@@ -15,6 +15,7 @@ from test_server import *  # noqa: F403
 from test_signals import *  # noqa: F403
 from test_sock_recv import *  # noqa: F403
 from test_subprocess import *  # noqa: F403
+from test_threads import *  # noqa: F403
 from test_transports import *  # noqa: F403
 from test_udp import *  # noqa: F403
 from test_unix import *  # noqa: F403

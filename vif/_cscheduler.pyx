@@ -217,12 +217,15 @@ _format_handle = base_events._format_handle
 
 cdef double _MAXIMUM_POLL_TIMEOUT = 24 * 3600
 cdef double _BUSY_POLL_INTERVAL = 250e-6
+cdef double _THREADS_WINDOW = 0.010  # see vif/_scheduler.py on threads at work
 cdef Py_ssize_t _MIN_SCHEDULED_TIMER_HANDLES = 100
 cdef double _MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
 cdef bint _FORMAT_TAKES_DEBUG = sys.version_info >= (3, 12)
 # 3.12+ split BaseEventLoop.run_forever into _run_forever_setup/_cleanup.
 cdef bint _HAS_RUN_FOREVER_SETUP = hasattr(base_events.BaseEventLoop, "_run_forever_setup")
 _set_running_loop = events._set_running_loop
+_base_run_in_executor = base_events.BaseEventLoop.run_in_executor
+_active_count = threading.active_count
 _socket_type = socket.socket
 cdef bint _HEAD_KNOWN = socket_head_matches()  # See vif/_socket_head.pxd.
 _get_ident = threading.get_ident
@@ -623,6 +626,9 @@ cdef class CScheduler:
     cdef set _parked
     cdef int _epfd
     cdef double _last_poll
+    cdef bint _alone  # no other Python thread at the last backend poll (not epoll)
+    cdef Py_ssize_t _executor_jobs  # run_in_executor futures not done yet
+    cdef double _threads_until  # monotonic time until which threads count as at work
     cdef double _traced_until  # the C tracer's last clock reading in the last step, or -1
     cdef uint64_t _timer_seq
     cdef dict _instance_dict
@@ -658,6 +664,9 @@ cdef class CScheduler:
         backend.register(self._wakeup_fd, self._READ)
         self._tracer = None
         self._last_poll = float("-inf")
+        self._alone = True
+        self._executor_jobs = 0
+        self._threads_until = float("-inf")
         # The step reads the clock in C unless time() is overridden (by a
         # subclass, or on the instance: see _now).
         self._instance_dict = getattr(self, "__dict__", None)
@@ -830,10 +839,30 @@ cdef class CScheduler:
         if handle._source_traceback:
             del handle._source_traceback[-1]
         self._queue(handle)
+        self._threads_until = _monotonic_c() + _THREADS_WINDOW
         if not self._wake_pending:
             self._wake_pending = True
             self._wake()
         return handle
+
+    def run_in_executor(self, executor, func, *args):
+        fut = _base_run_in_executor(self, executor, func, *args)
+        self._executor_jobs += 1
+        fut.add_done_callback(self._executor_job_done)
+        return fut
+
+    def _executor_job_done(self, fut):
+        self._executor_jobs -= 1
+
+    cdef inline bint _threads_at_work(self, double now) noexcept:
+        """Whether threads are at work for this loop: then every step polls and
+        lets go of the GIL for it (see vif/_scheduler.py). ``now``: the monotonic
+        clock, or -1 to read it."""
+        if self._executor_jobs:
+            return True
+        if now < 0:
+            now = _monotonic_c()
+        return now < self._threads_until
 
     # -- the sock_* calls' first attempt (vif._sockops): recv(2) itself, so that
     # "would block" is a return value, not an OSError raised and caught.
@@ -1212,8 +1241,9 @@ cdef class CScheduler:
         for fd, ev in events:
             self._queue_io(ready, fd, ev)
 
-    cdef int _epoll(self, double timeout) except -1:
-        """Poll the epoll fd directly; queue what is ready. ``timeout < 0`` blocks."""
+    cdef int _epoll(self, double timeout, bint share) except -1:
+        """Poll the epoll fd directly; queue what is ready. ``timeout < 0`` blocks.
+        ``share``: let go of the GIL even if the poll finds events at once."""
         cdef int ms, n, i
         cdef int epfd = self._epfd
         cdef list ready
@@ -1223,13 +1253,17 @@ cdef class CScheduler:
             ms = <int>(timeout * 1000.0)
             if ms < timeout * 1000.0:
                 ms += 1  # Round up: never wake before the next timer.
-        # First without letting go of the GIL: a busy loop's poll finds events
-        # ready, and taking the GIL back costs more than that poll's system call.
-        # Only a poll that would wait lets go of it, for the threads it waits on.
-        n = epoll_wait(epfd, self._events, MAX_EVENTS, 0)
-        if n == 0 and ms != 0:
+        if share:
             with nogil:
                 n = epoll_wait(epfd, self._events, MAX_EVENTS, ms)
+        else:
+            # First without letting go of the GIL: a busy loop's poll finds events
+            # ready, and taking the GIL back costs more than that poll's system
+            # call. Only a poll that would wait lets go of it.
+            n = epoll_wait(epfd, self._events, MAX_EVENTS, 0)
+            if n == 0 and ms != 0:
+                with nogil:
+                    n = epoll_wait(epfd, self._events, MAX_EVENTS, ms)
         if n < 0:
             if errno == EINTR:
                 PyErr_CheckSignals()
@@ -1255,6 +1289,8 @@ cdef class CScheduler:
         cdef bint native = self._native_clock()  # checked once per step
         cdef double traced_until = self._traced_until
         cdef bint skip_poll = False
+        cdef bint busy = False  # callbacks were ready as the step began
+        cdef bint share = False  # threads at work: let go of the GIL to poll
         cdef Handle handle
         cdef list todo
         cdef Py_ssize_t i, ntodo
@@ -1277,9 +1313,12 @@ cdef class CScheduler:
             # A C tracer read the clock as the last step's last callback ended: the
             # same instant for the busy-poll test, without reading it again.
             now = traced_until if traced_until >= 0 else self._clock(native)
-            if now - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping:
+            share = self._threads_at_work(now if native or traced_until >= 0 else -1.0)
+            if (now - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping and not share
+                    and (self._epfd >= 0 or self._alone)):
                 skip_poll = True
             timeout = 0
+            busy = True
         elif self._stopping:
             timeout = 0
         elif scheduled:
@@ -1296,9 +1335,14 @@ cdef class CScheduler:
             if self._tracer is not None:
                 start = self._clock(native)
             if self._epfd >= 0:
-                n = self._epoll(timeout)
+                if not busy:
+                    share = self._threads_at_work(-1.0)
+                n = self._epoll(timeout, share)
             else:
                 events = self._poll(None if timeout < 0 else timeout)
+                # A backend's poll lets go of the GIL: skip polls only while no
+                # other Python thread exists, as the pure-Python loop does.
+                self._alone = _active_count() == 1
                 n = len(events)
                 if events:
                     self._process_events(events)

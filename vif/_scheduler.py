@@ -33,6 +33,23 @@ call, far dearer than a typical callback, and a chain of callbacks would
 otherwise pay one per step. I/O is still noticed within that bound, and a step
 that has nothing ready always polls (blocking until the next timer or I/O).
 
+Threads and the GIL. A thread waiting for the GIL takes it when the holder lets
+go only if it wins the race for it, and each release restarts its
+switch-interval clock (5 ms), after which it would ask the holder for it. A loop
+that lets go briefly every 250 us starves such a thread (``run_in_executor``
+round trips of 0.3 s, up to 4 s, on a busy loop); one that never lets go while
+busy hands the GIL over every 5 ms; one that lets go at every step, as asyncio's
+does, within about 0.1 ms (tests/test_threads.py). This module's polls always
+let go (``select.epoll``), so it skips polls only while the last poll saw no
+other Python thread (``threading.active_count()``). The compiled twin can poll
+without letting go: it skips polls and keeps the GIL for a poll that finds
+events, as long as no threads are at work for the loop -- no
+``run_in_executor`` future pending and no ``call_soon_threadsafe`` in the last
+10 ms; while there are, it polls at every step and lets go for each poll. Other
+threads (an idle executor's, a sampler's) then get the GIL at the switch
+interval, as from any busy Python code, and their mere existence costs no
+system call per step (a callback chain polling at every step took 4x as long).
+
 Wakeups from other threads are coalesced: a thread writes to the wakeup fd only
 when no wakeup is pending. The flag is cleared after the fd is drained, and the
 drain runs before the step looks at ``_ready`` again, so a callback appended by a
@@ -44,6 +61,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import threading
 import time
 from asyncio import base_events
 from typing import Any
@@ -65,6 +83,7 @@ _MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
 _heappush = heapq.heappush
 _heappop = heapq.heappop
 _monotonic = time.monotonic
+_active_count = threading.active_count
 
 
 def fileobj_to_fd(fileobj: Any) -> int:
@@ -100,6 +119,7 @@ class Scheduler:
         self._parked: set[int] = set()
         self._tracer = None
         self._last_poll = float("-inf")
+        self._alone = True  # no other Python thread at the last poll
 
     def _close_scheduler(self) -> None:
         self._fd_table.clear()
@@ -427,7 +447,8 @@ class Scheduler:
                     _heappop(scheduled)._scheduled = False
 
         if ready:
-            if self.time() - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping:
+            if (self.time() - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping
+                    and self._alone):
                 timeout = -1.0  # Skip this poll: callbacks are waiting, I/O was just polled.
             else:
                 timeout = 0
@@ -448,6 +469,7 @@ class Scheduler:
             else:
                 events = self._traced_poll(timeout)
             self._last_poll = self.time()
+            self._alone = _active_count() == 1  # (polls let go of the GIL: see above)
             if events:
                 self._process_events(events)
             events = None
