@@ -13,9 +13,10 @@ while a thread does a trivial job, not wall time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from vif_testing import run
 
@@ -57,35 +58,44 @@ def test_busy_loop_lets_executor_threads_run(loop_factory):
     assert run(loop_factory, main()) < BOUND
 
 
+@contextlib.asynccontextmanager
+async def _answering_thread(answer: Callable[[], object]) -> AsyncIterator[Callable[[], None]]:
+    """A thread that calls ``answer()`` each time the loop calls the yielded ``ask()``."""
+    asked = threading.Event()
+    done = False
+
+    def body() -> None:
+        while asked.wait() and not done:
+            asked.clear()
+            answer()
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    try:
+        yield asked.set
+    finally:
+        done = True
+        asked.set()
+        await asyncio.get_running_loop().run_in_executor(None, thread.join)
+
+
 def test_busy_loop_lets_a_thread_calling_call_soon_threadsafe_run(loop_factory):
     # A thread answering the loop through call_soon_threadsafe, round after round.
     async def main():
         loop = asyncio.get_running_loop()
-        asked = threading.Event()
         answers: list[asyncio.Future] = []
-        done = False
 
         def answer() -> None:
             answers.pop().set_result(None)
 
-        def body() -> None:
-            while asked.wait() and not done:
-                asked.clear()
-                loop.call_soon_threadsafe(answer)
+        async with _answering_thread(lambda: loop.call_soon_threadsafe(answer)) as ask:
 
-        async def round_trip() -> None:
-            answers.append(loop.create_future())
-            asked.set()
-            await answers[-1]
+            async def round_trip() -> None:
+                answers.append(loop.create_future())
+                ask()
+                await answers[-1]
 
-        thread = threading.Thread(target=body)
-        thread.start()
-        try:
             return await _median_steps(round_trip)
-        finally:
-            done = True
-            asked.set()
-            await loop.run_in_executor(None, thread.join)
 
     assert run(loop_factory, main()) < BOUND
 
@@ -96,27 +106,16 @@ def test_busy_loop_lets_a_thread_that_never_calls_it_run(loop_factory):
     # switch interval on the compiled loop's epoll backend (about 10,000 steps);
     # starved, it took hundreds of thousands.
     async def main():
-        asked, answered = threading.Event(), threading.Event()
-        done = False
+        answered = threading.Event()
 
-        def body() -> None:
-            while asked.wait() and not done:
-                asked.clear()
-                answered.set()
+        async with _answering_thread(answered.set) as ask:
 
-        async def round_trip() -> None:
-            answered.clear()
-            asked.set()
-            while not answered.is_set():
-                await asyncio.sleep(0)
+            async def round_trip() -> None:
+                answered.clear()
+                ask()
+                while not answered.is_set():
+                    await asyncio.sleep(0)
 
-        thread = threading.Thread(target=body)
-        thread.start()
-        try:
             return await _median_steps(round_trip, rounds=10)
-        finally:
-            done = True
-            asked.set()
-            await asyncio.get_running_loop().run_in_executor(None, thread.join)
 
     assert run(loop_factory, main()) < 50 * BOUND

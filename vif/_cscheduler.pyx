@@ -1289,8 +1289,7 @@ cdef class CScheduler:
         cdef bint native = self._native_clock()  # checked once per step
         cdef double traced_until = self._traced_until
         cdef bint skip_poll = False
-        cdef bint busy = False  # callbacks were ready as the step began
-        cdef bint share = False  # threads at work: let go of the GIL to poll
+        cdef bint share = False  # threads at work (known when the skip was weighed)
         cdef Handle handle
         cdef list todo
         cdef Py_ssize_t i, ntodo
@@ -1313,12 +1312,10 @@ cdef class CScheduler:
             # A C tracer read the clock as the last step's last callback ended: the
             # same instant for the busy-poll test, without reading it again.
             now = traced_until if traced_until >= 0 else self._clock(native)
-            share = self._threads_at_work(now if native or traced_until >= 0 else -1.0)
-            if (now - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping and not share
-                    and (self._epfd >= 0 or self._alone)):
-                skip_poll = True
+            if now - self._last_poll < _BUSY_POLL_INTERVAL and not self._stopping:
+                share = self._threads_at_work(now if native or traced_until >= 0 else -1.0)
+                skip_poll = not share and (self._epfd >= 0 or self._alone)
             timeout = 0
-            busy = True
         elif self._stopping:
             timeout = 0
         elif scheduled:
@@ -1335,9 +1332,8 @@ cdef class CScheduler:
             if self._tracer is not None:
                 start = self._clock(native)
             if self._epfd >= 0:
-                if not busy:
-                    share = self._threads_at_work(-1.0)
-                n = self._epoll(timeout, share)
+                # (``now`` is still -1 if this step has not read the clock.)
+                n = self._epoll(timeout, share or self._threads_at_work(now if native else -1.0))
             else:
                 events = self._poll(None if timeout < 0 else timeout)
                 # A backend's poll lets go of the GIL: skip polls only while no

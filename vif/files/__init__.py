@@ -185,17 +185,12 @@ async def _writer_seen(fd: int) -> None:
     """
     loop = asyncio.get_running_loop()
     seen = loop.create_future()
-    loop.add_reader(fd, _set_none, seen)
+    loop.add_reader(fd, _pool.set_none, seen)
     try:
         await seen
     finally:
         loop.remove_reader(fd)
     os.set_blocking(fd, True)  # (libuv's add_reader made it non-blocking)
-
-
-def _set_none(fut: asyncio.Future) -> None:
-    if not fut.done():
-        fut.set_result(None)
 
 
 async def _open_with_pool(file: Any, mode: str, buffering: int, encoding: str | None,

@@ -112,7 +112,7 @@ async def after_cancel(job: Job, cancel: Callable[[Job], None] | None = None,
         cancel(job)  # may complete the job right away
     timer = None
     if grace is not None:
-        timer = loop.call_later(grace, _give_up, waiter)
+        timer = loop.call_later(grace, set_none, waiter)
     while not waiter.done() and job.state != _DONE:
         try:
             await asyncio.shield(waiter)
@@ -128,9 +128,10 @@ async def after_cancel(job: Job, cancel: Callable[[Job], None] | None = None,
         job.cleanup = None
 
 
-def _give_up(waiter: asyncio.Future) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+def set_none(fut: asyncio.Future) -> None:
+    """Resolve ``fut`` with None unless it is done (a wake-up from a timer or a reader)."""
+    if not fut.done():
+        fut.set_result(None)
 
 
 class _Sink:
