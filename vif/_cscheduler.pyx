@@ -59,9 +59,6 @@ cdef extern from "Python.h":
     PyObject *PyBytes_FromStringAndSize(const char *v, Py_ssize_t size)
     char *PyBytes_AS_STRING(PyObject *o)
     int _PyBytes_Resize(PyObject **bytes, Py_ssize_t newsize)
-    void PyObject_GC_Track(void *op)
-    void PyObject_GC_UnTrack(void *op)
-    int PyObject_GC_IsTracked(PyObject *op)
 
 cdef extern from "sys/epoll.h" nogil:
     ctypedef union epoll_data_t:
@@ -238,18 +235,28 @@ cdef inline double _monotonic_c() noexcept:
     return <double>(<long long>ts.tv_sec * 1000000000 + ts.tv_nsec) / 1e9
 
 
+@cython.no_gc  # See _release_kept.
 @cython.freelist(256)
 cdef class Handle:
     """A scheduled callback: asyncio.Handle's interface, in C."""
 
     cdef public object _callback
-    cdef public object _args
+    # Up to two arguments are kept inline (_nargs of them), not in the tuple the
+    # caller's *args made: that tuple goes back to CPython's free list as the call
+    # returns, where a kept one would be one more collectable object allocated
+    # per handle (what the collector counts; see _release_kept). More arguments:
+    # _nargs is -1 and _argv holds the tuple (None once dropped).
+    cdef object _arg0
+    cdef object _arg1
+    cdef int _nargs
+    cdef object _argv
     cdef public bint _cancelled
     cdef public object _loop
     cdef public object _source_traceback
     cdef public object _repr
     cdef object _ctx        # the context, or None while only _ctx_vars are kept
     cdef object _ctx_vars   # the variables of a context not made yet
+    cdef bint _persistent   # runs each time its fd or signal fires (not once)
     cdef object __weakref__
 
     def __init__(self, callback, args, loop, context=None):
@@ -258,7 +265,7 @@ cdef class Handle:
         self._ctx = context
         self._loop = loop
         self._callback = callback
-        self._args = args
+        self._set_args(args)
         self._cancelled = False
         self._repr = None
         if loop.get_debug():
@@ -273,9 +280,9 @@ cdef class Handle:
         if self._callback is not None:
             if _FORMAT_TAKES_DEBUG:
                 info.append(_format_callback_source(
-                    self._callback, self._args, debug=self._loop.get_debug()))
+                    self._callback, self._get_args(), debug=self._loop.get_debug()))
             else:
-                info.append(_format_callback_source(self._callback, self._args))
+                info.append(_format_callback_source(self._callback, self._get_args()))
         if self._source_traceback:
             frame = self._source_traceback[-1]
             info.append(f"created at {frame[0]}:{frame[1]}")
@@ -285,6 +292,44 @@ cdef class Handle:
         if self._repr is not None:
             return self._repr
         return "<{}>".format(" ".join(self._repr_info()))
+
+    @property
+    def _args(self):
+        return self._get_args()
+
+    @_args.setter
+    def _args(self, args):
+        self._set_args(args)
+
+    cdef inline void _set_args(self, object args) noexcept:
+        """Inline if a tuple of up to two (see _arg0)."""
+        cdef Py_ssize_t n
+        if type(args) is tuple and len(<tuple>args) <= 2:
+            n = len(<tuple>args)
+            self._nargs = <int>n
+            self._arg0 = (<tuple>args)[0] if n >= 1 else None
+            self._arg1 = (<tuple>args)[1] if n == 2 else None
+            self._argv = None
+        else:
+            self._nargs = -1
+            self._argv = args
+            self._arg0 = None
+            self._arg1 = None
+
+    cdef inline object _get_args(self):
+        if self._nargs < 0:
+            return self._argv
+        if self._nargs == 0:
+            return ()
+        if self._nargs == 1:
+            return (self._arg0,)
+        return (self._arg0, self._arg1)
+
+    cdef inline void _drop_args(self) noexcept:
+        self._nargs = -1
+        self._argv = None
+        self._arg0 = None
+        self._arg1 = None
 
     @property
     def _context(self):
@@ -320,7 +365,7 @@ cdef class Handle:
                 # Keep the callback's description for "Executing ... took" warnings.
                 self._repr = repr(self)
             self._callback = None
-            self._args = None
+            self._drop_args()
         return 0
 
     def cancelled(self):
@@ -330,13 +375,22 @@ cdef class Handle:
         self._run_c()
 
     cdef int _run_c(self) except -1:
+        # Local references: the callback may cancel its own handle (dropping them).
         cdef object callback = self._callback
-        cdef object args = self._args
+        cdef int nargs = self._nargs
+        cdef object arg0 = self._arg0
+        cdef object arg1 = self._arg1
+        cdef object args = self._argv
+        cdef PyObject *argv[2]
         cdef object context = self._get_ctx()
         cdef object error = None
         PyContext_Enter(context)
         try:
-            if type(args) is tuple:
+            if nargs >= 0:
+                argv[0] = <PyObject*>arg0
+                argv[1] = <PyObject*>arg1
+                PyObject_Vectorcall(callback, argv, nargs, NULL)
+            elif type(args) is tuple:
                 PyObject_Vectorcall(callback, (<PyTupleObject*><PyObject*>args).ob_item,
                                     len(<tuple>args), NULL)
             else:
@@ -347,6 +401,8 @@ cdef class Handle:
         if error is not None:
             if isinstance(error, (SystemExit, KeyboardInterrupt)):
                 raise error
+            if nargs >= 0:
+                args = (arg0, arg1)[:nargs]
             self._report(error, callback, args)
         return 0
 
@@ -365,6 +421,7 @@ cdef class Handle:
         self._loop.call_exception_handler(context)
 
 
+@cython.no_gc  # See _release_kept.
 @cython.freelist(256)
 cdef class TimerHandle(Handle):
     """A callback scheduled for a time: asyncio.TimerHandle's interface, in C."""
@@ -407,10 +464,11 @@ cdef class TimerHandle(Handle):
             return self._when > o._when or (self._when == o._when and self._seq >= o._seq)
         if op == 2:  # == (asyncio compares when, callback, args and cancelled state)
             return (self._when == o._when and self._callback == o._callback
-                    and self._args == o._args and self._cancelled == o._cancelled)
+                    and self._get_args() == o._get_args() and self._cancelled == o._cancelled)
         if op == 3:
             return not (self._when == o._when and self._callback == o._callback
-                        and self._args == o._args and self._cancelled == o._cancelled)
+                        and self._get_args() == o._get_args()
+                        and self._cancelled == o._cancelled)
         return NotImplemented
 
     def cancel(self):
@@ -483,41 +541,37 @@ cdef inline int _heap_push(list heap, TimerHandle timer) except -1:
     return 0
 
 
-# Timers pushed while the loop runs are not tracked by the garbage collector
-# while they sit in the heap: the heap keeps them alive anyway, and a heap of
-# many timers otherwise makes each full collection walk all of them (most of the
-# cost of scheduling many timers). A timer is tracked again when it leaves the
-# heap, and every timer still in it when run_forever() returns, so a cycle
-# through a timer is collected as before once the heap lets go of it. The
-# collector never frees too much this way: what an untracked object refers to
-# only counts as reachable.
-#
-# Handles queued by call_soon and call_soon_threadsafe while the loop runs are
-# kept out of the collector the same way while they wait in the ready queue
-# (100k tasks that each yield queue 100k handles; a thread that calls
-# call_soon_threadsafe faster than the loop runs them, more). When the step takes
-# a handle out, it is tracked again if anything but the step still refers to it
-# (the caller kept it: it may be part of a cycle); otherwise it dies after it ran.
-# Handles still queued when run_forever() returns are tracked again.
+# Handles are invisible to the garbage collector: their type has no GC support
+# (as rloop's). Allocating a collectable object counts towards the collector's
+# next collection; 100k tasks that yield, or 100k concurrent sleeps, queue 100k
+# handles at once, and counting those made the collector run more often, each
+# full collection walking every live task (most of the time of such bursts). The
+# collector never frees too much this way: what a handle refers to only counts
+# as reachable. The cost is that a cycle through a handle is never collected, so
+# no handle keeps one once the loop is done with it:
+#   - cancel() drops the callback and its arguments (as asyncio's does);
+#   - a handle that ran once (call_soon, call_later, ...) drops them after it ran
+#     if anything but the step still holds it (an object that keeps its own timer
+#     is a cycle); its context stays, as asyncio's does;
+#   - close() drops those of the handles still queued or waiting in the heap.
+# A handle whose context holds the handle itself (a context variable's value
+# keeps it) stays a cycle after it ran: cancel it, or let go of it.
 
-cdef inline void _track(object timer) noexcept:
-    if not PyObject_GC_IsTracked(<PyObject*>timer):
-        PyObject_GC_Track(<void*>timer)
+cdef inline void _release_kept(Handle handle, Py_ssize_t held) noexcept:
+    """After a handle ran: if anything but the caller's ``held`` references keeps
+    it and it runs only once, drop its callback and arguments."""
+    if Py_REFCNT(handle) > held and not handle._persistent:
+        handle._callback = None
+        handle._drop_args()
 
 
-cdef void _track_handles(list queue) noexcept:
-    """Track every vif handle still in ``queue`` (the heap or the ready queue) as
-    run_forever() returns; foreign objects put there are left as they are."""
+cdef void _release_all(list queue) noexcept:
+    """close(): drop the callback and arguments of every vif handle still in
+    ``queue`` (the heap or the ready queue); it will never run."""
     for handle in queue:
         if isinstance(handle, Handle):
-            _track(handle)
-
-
-cdef inline void _track_if_shared(object handle) noexcept:
-    """Track a handle the step took out of the ready queue if anything but the
-    step's two references (the loop variables) still holds it."""
-    if Py_REFCNT(handle) > 2:
-        _track(handle)
+            (<Handle>handle)._callback = None
+            (<Handle>handle)._drop_args()
 
 
 cdef inline TimerHandle _heap_pop(list heap):
@@ -527,9 +581,7 @@ cdef inline TimerHandle _heap_pop(list heap):
         first = heap[0]
         heap[0] = last
         _sift_up(heap, 0)
-        _track(first)
         return <TimerHandle>first
-    _track(last)
     return <TimerHandle>last
 
 
@@ -554,7 +606,7 @@ cdef inline Handle _new_handle(object callback, object args, object loop, object
     _set_context(handle, context)
     handle._loop = loop
     handle._callback = callback
-    handle._args = args
+    handle._set_args(args)
     handle._cancelled = False
     handle._repr = None
     if debug:
@@ -639,7 +691,6 @@ cdef class CScheduler:
     cdef list _spare_ready
     cdef dict _future_kwargs
     cdef bint _wakeup_is_eventfd
-    cdef bint _untrack
     cdef epoll_event _events[MAX_EVENTS]
 
     def _init_scheduler(self, backend=None):
@@ -670,6 +721,12 @@ cdef class CScheduler:
         # The step reads the clock in C unless time() is overridden (by a
         # subclass, or on the instance: see _now).
         self._instance_dict = getattr(self, "__dict__", None)
+
+    def _drop_queued(self):
+        """Before close() empties the queues: what waits there will never run
+        (see _release_kept)."""
+        _release_all(self._ready)
+        _release_all(self._scheduled)
 
     def _close_scheduler(self):
         self._fd_table.clear()
@@ -745,10 +802,7 @@ cdef class CScheduler:
     # -- scheduling ----------------------------------------------------------
 
     cdef inline int _queue(self, Handle handle) except -1:
-        """Append a new handle to the ready queue, out of the collector while the
-        loop runs (see _track)."""
-        if self._untrack and self._tracer is None:  # a traced step tracks what it runs
-            PyObject_GC_UnTrack(<void*>handle)
+        """Append a new handle to the ready queue."""
         (<list>self._ready).append(handle)
         return 0
 
@@ -772,7 +826,10 @@ cdef class CScheduler:
         return handle
 
     def _make_handle(self, callback, args, context=None):
-        return _new_handle(callback, args, self, context, self._debug)
+        """A handle that runs each time it is queued (a signal's)."""
+        cdef Handle handle = _new_handle(callback, args, self, context, self._debug)
+        handle._persistent = True
+        return handle
 
     def _add_callback(self, handle):
         if not isinstance(handle, Handle):
@@ -810,7 +867,7 @@ cdef class CScheduler:
         _set_context(timer, context)
         timer._loop = self
         timer._callback = callback
-        timer._args = args
+        timer._set_args(args)
         timer._cancelled = False
         timer._repr = None
         if self._debug:
@@ -822,8 +879,6 @@ cdef class CScheduler:
         self._timer_seq += 1
         _heap_push(self._scheduled, timer)
         timer._scheduled = True
-        if self._untrack:
-            PyObject_GC_UnTrack(<void*>timer)  # See _track.
         return timer
 
     def _timer_handle_cancelled(self, handle):
@@ -952,6 +1007,7 @@ cdef class CScheduler:
             raise RuntimeError("Event loop is closed")
         cdef int fdn = _fileobj_to_fd(fd)
         cdef Handle handle = _new_handle(callback, args, self, None, False)
+        handle._persistent = True
         cdef FdEntry entry = self._fd_table.get(fdn)
         if entry is None:
             self._register(fdn, self._READ)
@@ -976,6 +1032,7 @@ cdef class CScheduler:
             raise RuntimeError("Event loop is closed")
         cdef int fdn = _fileobj_to_fd(fd)
         cdef Handle handle = _new_handle(callback, args, self, None, False)
+        handle._persistent = True
         cdef FdEntry entry = self._fd_table.get(fdn)
         if entry is None:
             self._register(fdn, self._WRITE)
@@ -1080,6 +1137,7 @@ cdef class CScheduler:
         if self._closed:
             raise RuntimeError("Event loop is closed")
         handle = _new_handle(callback, args, self, None, False)
+        handle._persistent = True
         entry = FdEntry.__new__(FdEntry)
         if reading:
             entry.mask = self._READ | oneshot
@@ -1188,21 +1246,13 @@ cdef class CScheduler:
         """Run steps until stop(); calls an overridden _run_once() if there is one."""
         native = self._own(OWN_RUN_ONCE, "_run_once")
         self._traced_until = -1
-        # Only this class's own step pops the heap and tracks what it pops: an
-        # overridden _run_once might take timers out with plain heapq.
-        self._untrack = native
-        try:
-            while True:
-                if native:
-                    self._step()
-                else:
-                    self._run_once()
-                if self._stopping:
-                    break
-        finally:
-            self._untrack = False
-            _track_handles(self._scheduled)
-            _track_handles(self._ready)
+        while True:
+            if native:
+                self._step()
+            else:
+                self._run_once()
+            if self._stopping:
+                break
         return 0
 
     cdef inline void _queue_io(self, list ready, int fd, unsigned int ev) except *:
@@ -1395,9 +1445,9 @@ cdef class CScheduler:
                 # garbage collector's allocation count (and its work) low.
                 todo[i] = None
                 i += 1
-                _track_if_shared(handle)
                 if not handle._cancelled:
                     handle._run_c()
+                    _release_kept(handle, 2)
         finally:
             if i < ntodo:
                 # An exception escaped (KeyboardInterrupt, SystemExit): keep the rest.
@@ -1422,7 +1472,6 @@ cdef class CScheduler:
         for timer in self._scheduled:
             if (<TimerHandle>timer)._cancelled:
                 (<TimerHandle>timer)._scheduled = False
-                _track(timer)
             else:
                 kept.append(timer)
         _heapify(kept)
@@ -1456,8 +1505,6 @@ cdef class CScheduler:
                 todo[i] = None
                 i += 1
                 is_c = isinstance(handle, Handle)
-                if is_c:
-                    _track(handle)
                 if (<Handle>handle)._cancelled if is_c else handle._cancelled:
                     continue
                 try:
@@ -1478,6 +1525,8 @@ cdef class CScheduler:
                         tracer.callback(handle, t0, t0 + dt)
                 finally:
                     self._current_handle = None
+                if is_c:
+                    _release_kept(<Handle>handle, 1)
         finally:
             if i < ntodo:
                 self._ready[0:0] = todo[i:]
@@ -1496,17 +1545,18 @@ cdef class CScheduler:
                 todo[i] = None
                 i += 1
                 if type(item) is Handle or isinstance(item, Handle):
-                    _track(item)
                     if (<Handle>item)._cancelled:
                         continue
                     callback = (<Handle>item)._callback
                     (<Handle>item)._run_c()
+                    hook(tracer, item, callback, &clock)
+                    _release_kept(<Handle>item, 1)
                 else:  # an asyncio.Handle put in _ready by foreign code
                     if item._cancelled:
                         continue
                     callback = item._callback
                     item._run()
-                hook(tracer, item, callback, &clock)
+                    hook(tracer, item, callback, &clock)
         finally:
             if i < ntodo:
                 self._ready[0:0] = todo[i:]

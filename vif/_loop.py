@@ -75,6 +75,7 @@ class Lifecycle:
         if self._closed:
             return
         self._close_signals()
+        self._drop_queued()
         super().close()
         self._close_scheduler()
 

@@ -121,6 +121,11 @@ class Scheduler:
         self._last_poll = float("-inf")
         self._alone = True  # no other Python thread at the last poll
 
+    def _drop_queued(self) -> None:
+        """Before close() empties the queues. Nothing here: the compiled twin's
+        handles are outside the garbage collector and must let go of their
+        callbacks; these are collectable."""
+
     def _close_scheduler(self) -> None:
         self._fd_table.clear()
         self._parked.clear()
