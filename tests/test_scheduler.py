@@ -8,6 +8,7 @@ instance), as asyncio's BaseEventLoop does.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 
@@ -297,6 +298,76 @@ def test_handles_are_outside_the_collector_in_the_compiled_loop(loop_factory):
 
     tracked = run(loop_factory, main())
     assert tracked == [loop_factory.__name__ != "CEventLoop"] * 2
+
+
+@pytest.mark.parametrize("schedule", ["call_soon", "call_soon_threadsafe", "call_later"])
+def test_callbacks_nobody_keeps_do_not_share_a_context(loop_factory, schedule):
+    """What a callback sets in its context stays there: the next callbacks (handles
+    nobody keeps, which the compiled loop runs in one reused Context) see the
+    context they were scheduled in, and so does code after them."""
+    import contextvars
+
+    var = contextvars.ContextVar("var", default="unset")
+    seen = []
+
+    def setter(tag):
+        seen.append((tag, var.get()))
+        var.set(f"set by {tag}")
+
+    def reader(tag):
+        seen.append((tag, var.get()))
+        # What a callback schedules gets the callback's context, changes included.
+        asyncio.get_running_loop().call_soon(lambda: seen.append((f"after {tag}", var.get())))
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        call = getattr(loop, schedule)
+        if schedule == "call_later":
+            call = functools.partial(loop.call_later, 0)
+        var.set("one")
+        call(setter, "a")
+        call(reader, "b")
+        var.set("two")
+        kept = call(setter, "c")
+        call(reader, "d")
+        await asyncio.sleep(0.01)
+        assert kept.cancelled() is False
+        return var.get()
+
+    assert run(loop_factory, main()) == "two"
+    assert seen == [
+        ("a", "one"), ("b", "one"), ("c", "two"), ("d", "two"),
+        ("after b", "one"), ("after d", "two"),
+    ]
+
+
+def test_the_loop_keeps_no_context_of_a_callback_that_ran(loop_factory):
+    """Once a callback ran (and nobody keeps its handle), the values of the context
+    it ran in are freed: the loop holds on to none of them."""
+    import contextvars
+    import weakref
+
+    var = contextvars.ContextVar("var")
+
+    class Value:
+        pass
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        ran = []
+
+        def schedule():
+            value = Value()
+            var.set(value)
+            loop.call_soon(ran.append, "ran")
+            return weakref.ref(value)
+
+        ref = contextvars.Context().run(schedule)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return ran, ref() is None
+
+    assert run(loop_factory, main()) == (["ran"], True)
 
 
 def test_a_handle_that_ran_keeps_its_context(loop_factory):

@@ -54,6 +54,7 @@ cdef extern from "Python.h":
     int PyContext_Enter(object ctx) except -1
     int PyContext_Exit(object ctx) except -1
     object PyContext_CopyCurrent()
+    object PyContext_New()
     int PyErr_CheckSignals() except -1
     object PyErr_SetFromErrno(object type)
     PyObject *PyBytes_FromStringAndSize(const char *v, Py_ssize_t size)
@@ -135,9 +136,11 @@ cdef extern from *:
 # vif's keep the current context's variables instead (an immutable mapping
 # shared with the context) and make their Context from them when they run or are
 # asked for it: the same variables, no object of its own for a handle cancelled
-# first, and none for the garbage collector to walk while handles wait. This
-# needs the layout of CPython's Context (unchanged since 3.7); _LAZY_CONTEXT
-# checks it at import and falls back to copying.
+# first, and none for the garbage collector to walk while handles wait. A
+# handle nothing else holds runs in a Context the loop reuses, given the
+# handle's variables for the run (see CScheduler._run_alone). This needs the
+# layout of CPython's Context (unchanged since 3.7); _LAZY_CONTEXT checks it at
+# import and falls back to copying.
 cdef extern from *:
     """
     #if PY_VERSION_HEX >= 0x03070000 && PY_VERSION_HEX < 0x030F0000 && !defined(PYPY_VERSION)
@@ -156,6 +159,11 @@ cdef extern from *:
     static inline PyObject *vif_context_vars(PyObject *ctx) {
         return ((vif_context_layout *)ctx)->ctx_vars;
     }
+    /* Give ctx (not entered) the variables vars. */
+    static inline void vif_context_set_vars(PyObject *ctx, PyObject *vars) {
+        Py_INCREF(vars);
+        Py_SETREF(((vif_context_layout *)ctx)->ctx_vars, vars);
+    }
     /* A new Context holding vars (a new reference). */
     static PyObject *vif_context_from_vars(PyObject *vars) {
         PyObject *ctx = PyContext_New();
@@ -168,6 +176,7 @@ cdef extern from *:
     #else
     static inline PyObject *vif_current_vars(void) { return NULL; }
     static inline PyObject *vif_context_vars(PyObject *ctx) { return NULL; }
+    static inline void vif_context_set_vars(PyObject *ctx, PyObject *vars) {}
     static PyObject *vif_context_from_vars(PyObject *vars) {
         PyErr_SetString(PyExc_RuntimeError, "no lazy contexts on this Python");
         return NULL;
@@ -176,6 +185,7 @@ cdef extern from *:
     """
     PyObject *vif_current_vars()
     PyObject *vif_context_vars(object ctx)
+    void vif_context_set_vars(object ctx, object vars)
     object vif_context_from_vars(object vars)
 
 
@@ -192,6 +202,8 @@ cdef bint _lazy_context_works():
 
 
 cdef bint _LAZY_CONTEXT = _lazy_context_works()
+# The variables of an empty context.
+cdef object _EMPTY_VARS = <object>vif_context_vars(PyContext_New()) if _LAZY_CONTEXT else None
 
 
 # The methods whose override the compiled loop honours (see CScheduler._own).
@@ -374,7 +386,11 @@ cdef class Handle:
     def _run(self):
         self._run_c()
 
-    cdef int _run_c(self) except -1:
+    cdef inline int _run_c(self) except -1:
+        return self._run_in(self._get_ctx())
+
+    cdef int _run_in(self, object context) except -1:
+        """Run the callback in ``context``."""
         # Local references: the callback may cancel its own handle (dropping them).
         cdef object callback = self._callback
         cdef int nargs = self._nargs
@@ -382,7 +398,6 @@ cdef class Handle:
         cdef object arg1 = self._arg1
         cdef object args = self._argv
         cdef PyObject *argv[2]
-        cdef object context = self._get_ctx()
         cdef object error = None
         PyContext_Enter(context)
         try:
@@ -689,6 +704,7 @@ cdef class CScheduler:
     cdef unsigned long long _own_version
     cdef int _own_dict_bits
     cdef list _spare_ready
+    cdef object _spare_context  # see _run_alone
     cdef dict _future_kwargs
     cdef bint _wakeup_is_eventfd
     cdef epoll_event _events[MAX_EVENTS]
@@ -1445,7 +1461,12 @@ cdef class CScheduler:
                 # garbage collector's allocation count (and its work) low.
                 todo[i] = None
                 i += 1
-                if not handle._cancelled:
+                if handle._cancelled:
+                    continue
+                if (handle._ctx is None and handle._ctx_vars is not None
+                        and Py_REFCNT(handle) == 2):
+                    self._run_alone(handle)
+                else:
                     handle._run_c()
                     _release_kept(handle, 2)
         finally:
@@ -1453,6 +1474,22 @@ cdef class CScheduler:
                 # An exception escaped (KeyboardInterrupt, SystemExit): keep the rest.
                 self._ready[0:0] = todo[i:]
         self._recycle(todo, ntodo)
+        return 0
+
+    cdef inline int _run_alone(self, Handle handle) except -1:
+        """Run a handle that nothing but the step holds and whose Context was never
+        made (see _set_context) in the loop's spare Context, given the handle's
+        variables: no Context made and freed per callback. Nothing can ask such a
+        handle for its context; the spare is replaced if anything kept it."""
+        cdef object ctx = self._spare_context
+        if ctx is None or Py_REFCNT(ctx) != 2:  # held by self and by ctx only
+            ctx = PyContext_New()
+            self._spare_context = ctx
+        vif_context_set_vars(ctx, handle._ctx_vars)
+        try:
+            handle._run_in(ctx)
+        finally:
+            vif_context_set_vars(ctx, _EMPTY_VARS)  # Hold no values between runs.
         return 0
 
     cdef inline void _recycle(self, list todo, Py_ssize_t ntodo) noexcept:
