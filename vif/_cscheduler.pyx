@@ -337,7 +337,9 @@ cdef class Handle:
             return (self._arg0,)
         return (self._arg0, self._arg1)
 
-    cdef inline void _drop_args(self) noexcept:
+    cdef inline void _let_go(self) noexcept:
+        """Drop the callback and its arguments (see _release_kept)."""
+        self._callback = None
         self._nargs = -1
         self._argv = None
         self._arg0 = None
@@ -376,8 +378,7 @@ cdef class Handle:
             if debug:
                 # Keep the callback's description for "Executing ... took" warnings.
                 self._repr = repr(self)
-            self._callback = None
-            self._drop_args()
+            self._let_go()
         return 0
 
     def cancelled(self):
@@ -576,8 +577,7 @@ cdef inline void _release_kept(Handle handle, Py_ssize_t held) noexcept:
     """After a handle ran: if anything but the caller's ``held`` references keeps
     it and it runs only once, drop its callback and arguments."""
     if Py_REFCNT(handle) > held and not handle._persistent:
-        handle._callback = None
-        handle._drop_args()
+        handle._let_go()
 
 
 cdef void _release_all(list queue) noexcept:
@@ -585,8 +585,7 @@ cdef void _release_all(list queue) noexcept:
     ``queue`` (the heap or the ready queue); it will never run."""
     for handle in queue:
         if isinstance(handle, Handle):
-            (<Handle>handle)._callback = None
-            (<Handle>handle)._drop_args()
+            (<Handle>handle)._let_go()
 
 
 cdef inline TimerHandle _heap_pop(list heap):
