@@ -340,10 +340,7 @@ cdef class Handle:
     cdef inline void _let_go(self) noexcept:
         """Drop the callback and its arguments (see _release_kept)."""
         self._callback = None
-        self._nargs = -1
-        self._argv = None
-        self._arg0 = None
-        self._arg1 = None
+        self._set_args(None)
 
     @property
     def _context(self):
