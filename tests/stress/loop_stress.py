@@ -6,13 +6,17 @@ Not collected by pytest. Run it as::
 
 and look for "Invalid read" / "Invalid write" (there must be none). It drives
 TCP echo with streams, UDP ping-pong, sock_* echo, four threads calling ``call_soon_threadsafe``,
-and timers armed and cancelled by the thousand; ``--trace`` runs it all inside
+timers armed and cancelled by the thousand, and handles in every shape the
+compiled ``Handle`` stores (no argument, one or two kept inline, more in a
+tuple; kept by the caller or not; in a context given or not; cancelled,
+run, or still queued when the loop closes); ``--trace`` runs it all inside
 ``vif.trace.record()`` and summarises the recording (the compiled recorder's paths).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sys
 import threading
 
@@ -136,8 +140,49 @@ async def timers() -> None:
     assert fired == len(handles) // 2, fired
 
 
+async def handles() -> None:
+    """call_soon / call_later / call_soon_threadsafe with 0-3 arguments, kept or
+    dropped by the caller, in a given Context or the running one."""
+    loop = asyncio.get_running_loop()
+    var: contextvars.ContextVar[int] = contextvars.ContextVar("var", default=-1)
+    seen: list[tuple] = []
+    expected: list[tuple] = []
+    kept = []
+
+    def record(*args: object) -> None:
+        seen.append((var.get(), *args))
+
+    for i in range(ROUNDS * 5):
+        args = tuple(bytes([i % 256]) * j for j in range(i % 4))
+        var.set(i)
+        context = contextvars.copy_context() if i % 3 == 0 else None
+        schedule = (loop.call_soon, loop.call_soon_threadsafe,
+                    lambda *a, **k: loop.call_later(0, *a, **k))[i % 3]
+        handle = schedule(record, *args, context=context)
+        if i % 5 == 0:
+            handle.cancel()
+        else:
+            expected.append((i, *args))
+        if i % 2:
+            kept.append(handle)  # Ran while kept: drops its callback and arguments.
+    done = loop.create_future()
+    loop.call_later(0.001, done.set_result, None)
+    await done
+    assert sorted(seen) == sorted(expected), (len(seen), len(expected))
+    if vif.implementation() == "compiled":
+        assert all(h.cancelled() or h._callback is None for h in kept)
+
+    # Handles still waiting when their loop closes: close() drops them.
+    other = vif.new_event_loop()
+    for i in range(ROUNDS):
+        other.call_soon(record, bytes(i % 7), i)
+        other.call_later(3600, record, i, i, i)
+        kept.append(other.call_later(60, record, i))
+    other.close()
+
+
 async def main() -> None:
-    parts = (tcp_echo(), udp_pingpong(), sock_echo(), threadsafe(), timers())
+    parts = (tcp_echo(), udp_pingpong(), sock_echo(), threadsafe(), timers(), handles())
     await asyncio.wait_for(asyncio.gather(*parts), 600)
 
 
