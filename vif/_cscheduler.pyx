@@ -238,6 +238,7 @@ _active_count = threading.active_count
 _socket_type = socket.socket
 cdef bint _HEAD_KNOWN = socket_head_matches()  # See vif/_socket_head.pxd.
 _get_ident = threading.get_ident
+cdef object _Future = futures.Future  # what create_future makes, as BaseEventLoop's
 
 
 cdef inline double _monotonic_c() noexcept:
@@ -809,7 +810,7 @@ cdef class CScheduler:
         # (Not Future(): finding the running loop costs a getpid() syscall.)
         if self._future_kwargs is None:
             self._future_kwargs = {"loop": self}
-        return PyObject_Call(futures.Future, (), self._future_kwargs)
+        return PyObject_Call(_Future, (), self._future_kwargs)
 
     # -- scheduling ----------------------------------------------------------
 

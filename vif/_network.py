@@ -32,6 +32,10 @@ _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 _SOCKET = socket.socket
 _SOCK_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+# Read once here: the compiled twin looks a module's attribute up on each use.
+_AF_UNSPEC, _AF_INET = socket.AF_UNSPEC, socket.AF_INET
+_SOCK_STREAM, _IPPROTO_TCP = socket.SOCK_STREAM, socket.IPPROTO_TCP
+_inet_pton = socket.inet_pton
 
 
 def _numeric_port(port) -> bool:
@@ -52,16 +56,16 @@ def _numeric_stream_info(host, port, family, proto):
     if (
         type(host) is str
         and type(port) is int
-        and (family == socket.AF_UNSPEC or family == socket.AF_INET)
-        and (proto == 0 or proto == socket.IPPROTO_TCP)
+        and (family == _AF_UNSPEC or family == _AF_INET)
+        and (proto == 0 or proto == _IPPROTO_TCP)
     ):
         try:
-            socket.inet_pton(socket.AF_INET, host)
+            _inet_pton(_AF_INET, host)
         except (OSError, ValueError):
             pass
         else:
-            return socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port)
-    return base_events._ipaddr_info(host, port, family, socket.SOCK_STREAM, proto)
+            return _AF_INET, _SOCK_STREAM, _IPPROTO_TCP, "", (host, port)
+    return base_events._ipaddr_info(host, port, family, _SOCK_STREAM, proto)
 
 
 class Network:
@@ -476,8 +480,10 @@ class Network:
         or any base) stays the same.
         """
         global _steps_found_ours
-        if not self.__dict__.keys().isdisjoint(_PLAIN_CONNECT_STEPS):
-            return False
+        instance_attributes: dict = self.__dict__  # (typed: the twin looks each name up in C)
+        for name in _PLAIN_CONNECT_STEPS:
+            if name in instance_attributes:
+                return False
         cls = type(self)
         version = self._class_version()
         if not version or _steps_found_ours != (cls, version):
@@ -499,7 +505,7 @@ class Network:
         family, type_, proto, _, address = info
         sock = None
         try:
-            sock = socket.socket(family, type_ | _SOCK_NONBLOCK, proto)
+            sock = _SOCKET(family, type_ | _SOCK_NONBLOCK, proto)
             if not _SOCK_NONBLOCK:
                 sock.setblocking(False)
             fut = self.create_future()

@@ -22,6 +22,7 @@ from ._transports.sockio import family_and_type
 
 _check_ssl_socket = base_events._check_ssl_socket
 _socket_type = socket.socket
+_SOL_SOCKET, _SO_ERROR = socket.SOL_SOCKET, socket.SO_ERROR
 # sock_recv(n) past this size reads through the loop's receive buffer.
 _LARGE_RECV = 64 * 1024
 # connect_ex() results that mean "wait until the socket is writable": the
@@ -210,9 +211,12 @@ class SockOps:
         else:
             fut.set_result(result)
 
-    def _sock_write_done(self, fd, fut, handle=None) -> None:
-        if handle is None or not handle.cancelled():
-            self.remove_writer(fd)
+    def _sock_connect_done(self, fd, handle, fut) -> None:
+        """``fut``'s done callback: drop the wait for ``fd``'s connect (the wait
+        ``handle``), unless it was cancelled. No transport has ``fd`` yet: this
+        runs before the connecting task resumes."""
+        if not handle.cancelled():
+            self._remove_writer(fd)
 
     async def sock_sendall(self, sock, data):
         self._check_sock(sock)
@@ -254,7 +258,7 @@ class SockOps:
             # One-shot: a transport that reads the socket next re-arms the fd
             # rather than registering it again.
             handle = self._wait_fd(fd, False, self._sock_connect_cb, (fut, sock, address))
-            fut.add_done_callback(functools.partial(self._sock_write_done, fd, handle=handle))
+            fut.add_done_callback(functools.partial(self._sock_connect_done, fd, handle))
         else:
             fut.set_result(None)
 
@@ -262,7 +266,7 @@ class SockOps:
         if fut.done():
             return
         try:
-            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            err = sock.getsockopt(_SOL_SOCKET, _SO_ERROR)
             if err != 0:
                 raise OSError(err, f"Connect call failed {address}")
         except (BlockingIOError, InterruptedError):

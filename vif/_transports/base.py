@@ -82,10 +82,11 @@ class FlowControl(transports._FlowControlMixin):
     running ``_buffer_size`` instead of summing the buffer.
     """
 
-    def _init_flow_control(self) -> None:
-        self._protocol_paused = False
-        self._high_water = 64 * 1024
-        self._low_water = 16 * 1024
+    # The initial state, as class attributes: an instance writes its own only
+    # when it changes (one attribute write less per field and transport made).
+    _protocol_paused = False
+    _high_water = 64 * 1024
+    _low_water = 16 * 1024
 
     def _maybe_pause_protocol(self) -> None:
         if self._buffer_size <= self._high_water or self._protocol_paused:
@@ -142,15 +143,23 @@ class FlowControl(transports._FlowControlMixin):
 class SocketTransport(FlowControl):
     """State and teardown shared by the stream and datagram socket transports."""
 
-    # The attributes the read and write paths read, as slots (a slot is read
-    # without a dict lookup); the rest live in the instance dict.
-    __slots__ = (
-        "_loop", "_sock_fd", "_protocol", "_protocol_connected", "_buffer", "_buffer_size",
-        "_conn_lost", "_closing", "_paused", "_recv_view", "_server", "_protocol_paused",
-        "_high_water", "_low_water", "_direct_send", "_direct_sendto",
-    )
+    # What each transport sets as it is made, and what the read and write paths
+    # read, as slots (read without a dict lookup); the rest of the state, which
+    # starts out the same for every transport, is a class attribute below (see
+    # FlowControl), which a transport overrides in its instance dict when it
+    # changes.
+    __slots__ = ("_loop", "_sock_fd", "_protocol", "_buffer", "_recv_view", "_conn_lost",
+                 "_direct_send")
     max_size = 256 * 1024  # How much one read asks for (at most the loop's buffer).
     _sock = None  # Read by __del__ even when __init__ failed.
+    _server = None
+    # asyncio's transports keep whether set_protocol() was called; a vif
+    # transport's constructor always calls it.
+    _protocol_connected = True
+    _buffer_size = 0
+    _closing = False
+    _paused = False
+    _direct_sendto = None  # See _direct_send in __init__.
 
     def __init__(self, loop, sock, protocol, extra=None, server=None) -> None:
         # asyncio's BaseTransport keeps extra info in _extra.
@@ -159,8 +168,8 @@ class SocketTransport(FlowControl):
         # The socket's send / sendto kept for the write path while nothing forbids
         # sending at once (see StreamTransport.write, DatagramTransport.sendto);
         # closing clears them.
-        self._direct_send = self._direct_sendto = None
-        self._init_flow_control()
+        self._direct_send = None
+        self._conn_lost = 0
         self._extra["socket"] = transport_socket(sock)
         try:
             self._extra["sockname"] = local_address(sock)
@@ -174,15 +183,10 @@ class SocketTransport(FlowControl):
         self._sock = sock
         self._sock_fd = sock.fileno()
         self._recv_view = recv_view(loop, self.max_size)
-        self._protocol_connected = False
         self.set_protocol(protocol)
-        self._server = server
         self._buffer: deque = deque()
-        self._buffer_size = 0
-        self._conn_lost = 0
-        self._closing = False
-        self._paused = False
         if server is not None:
+            self._server = server
             server_attach(server, self)
         loop._transports[self._sock_fd] = _weakref(self)
 
@@ -203,7 +207,6 @@ class SocketTransport(FlowControl):
 
     def set_protocol(self, protocol) -> None:
         self._protocol = protocol
-        self._protocol_connected = True
 
     def get_protocol(self):
         return self._protocol
@@ -236,15 +239,18 @@ class SocketTransport(FlowControl):
             self._loop._add_reader(self._sock_fd, self._read_ready)
 
     def close(self) -> None:
-        self._direct_send = self._direct_sendto = None  # Later writes: counted or queued.
+        if self._direct_send is not None or self._direct_sendto is not None:
+            self._direct_send = self._direct_sendto = None  # Later writes: counted or queued.
         if self._closing:
             return
         self._closing = True
-        self._loop._remove_reader(self._sock_fd)
+        loop = self._loop
+        fd = self._sock_fd
+        loop._remove_reader(fd)
         if not self._buffer:
             self._conn_lost += 1
-            self._loop._remove_writer(self._sock_fd)
-            self._loop.call_soon(self._call_connection_lost, None)
+            loop._remove_writer(fd)
+            loop.call_soon(self._call_connection_lost, None)
 
     def abort(self) -> None:
         self._force_close(None)
@@ -283,8 +289,7 @@ class SocketTransport(FlowControl):
 
     def _call_connection_lost(self, exc: BaseException | None) -> None:
         try:
-            if self._protocol_connected:
-                self._protocol.connection_lost(exc)
+            self._protocol.connection_lost(exc)
         finally:
             close_socket(self._sock)
             self._sock = None

@@ -153,7 +153,6 @@ class WritePipeTransport(FlowControl, transports.WriteTransport):
 
     def __init__(self, loop, pipe, protocol, waiter=None, extra=None) -> None:
         transports.WriteTransport.__init__(self, extra)
-        self._init_flow_control()
         self._extra["pipe"] = pipe
         self._loop = loop
         self._pipe = pipe

@@ -27,6 +27,7 @@ try:
 except (AttributeError, OSError, ValueError):  # pragma: no cover
     _IOV_MAX = 16
 _set_result_unless_cancelled = futures._set_result_unless_cancelled
+_BufferedProtocol = protocols.BufferedProtocol
 
 
 def _immutable(data):
@@ -87,18 +88,18 @@ class StreamReceiver:
 class StreamTransport(SocketTransport):
     """asyncio.Transport over a connected, non-blocking stream socket."""
 
-    __slots__ = ("_io", "_eof", "_empty_waiter", "_read_ready", "_receiver")  # See base.py.
+    __slots__ = ("_io",)  # See base.py.
     _start_tls_compatible = True
     _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+    _eof = False
+    _empty_waiter = None
+    _read_ready = _receiver = None
 
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None) -> None:
-        self._read_ready = self._receiver = None
         self._io = SocketIO(sock)
         # SocketTransport's methods are called by name here, not through super():
         # in the compiled twin, super() builds a proxy and searches the MRO each call.
         SocketTransport.__init__(self, loop, sock, protocol, extra, server)
-        self._eof = False
-        self._empty_waiter = None
         set_nodelay(sock)
         loop._call_soon(protocol.connection_made, (self,), None)
         loop._call_soon(self._start_reading, (), None)
@@ -107,7 +108,7 @@ class StreamTransport(SocketTransport):
 
     def set_protocol(self, protocol) -> None:
         previous = self._read_ready
-        if isinstance(protocol, protocols.BufferedProtocol):
+        if isinstance(protocol, _BufferedProtocol):
             self._read_ready = self._read_ready_into_buffer
         else:
             # A protocol with data_received is read by the StreamReceiver, which
@@ -119,7 +120,7 @@ class StreamTransport(SocketTransport):
                 receiver = self._receiver = StreamReceiver(self._io, self._recv_view, self)
             receiver.data_received = getattr(protocol, "data_received", None)
             self._read_ready = receiver.read_ready
-        SocketTransport.set_protocol(self, protocol)
+        self._protocol = protocol  # What SocketTransport.set_protocol does.
         if (previous is not None and previous != self._read_ready
                 and self._loop._fd_interest(self._sock_fd)[0]):
             # Reading: the loop's reader must call the new kind of read.
