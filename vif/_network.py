@@ -157,7 +157,9 @@ class Network:
         ssl_shutdown_timeout=constants.SSL_SHUTDOWN_TIMEOUT,
     ):
         plain = type(sock) is _SOCKET  # what create_server makes: accept() it here
-        for _ in range(backlog):
+        left = backlog  # (a count, not range(): one object less per readiness)
+        while left > 0:
+            left -= 1
             try:
                 if plain:
                     accepted = accept(sock)

@@ -163,32 +163,34 @@ class SocketTransport(FlowControl):
 
     def __init__(self, loop, sock, protocol, extra=None, server=None) -> None:
         # asyncio's BaseTransport keeps extra info in _extra.
-        self._extra = {} if extra is None else extra
+        if extra is None:
+            extra = {}
+        self._extra = extra
         self._loop = loop
         # The socket's send / sendto kept for the write path while nothing forbids
         # sending at once (see StreamTransport.write, DatagramTransport.sendto);
         # closing clears them.
         self._direct_send = None
         self._conn_lost = 0
-        self._extra["socket"] = transport_socket(sock)
+        extra["socket"] = transport_socket(sock)
         try:
-            self._extra["sockname"] = local_address(sock)
+            extra["sockname"] = local_address(sock)
         except OSError:
-            self._extra["sockname"] = None
-        if "peername" not in self._extra:
+            extra["sockname"] = None
+        if "peername" not in extra:
             try:
-                self._extra["peername"] = peer_address(sock)
+                extra["peername"] = peer_address(sock)
             except OSError:
-                self._extra["peername"] = None
+                extra["peername"] = None
         self._sock = sock
-        self._sock_fd = sock.fileno()
+        fd = self._sock_fd = sock.fileno()
         self._recv_view = recv_view(loop, self.max_size)
         self.set_protocol(protocol)
         self._buffer: deque = deque()
         if server is not None:
             self._server = server
             server_attach(server, self)
-        loop._transports[self._sock_fd] = _weakref(self)
+        loop._transports[fd] = _weakref(self)
 
     def __repr__(self) -> str:
         info = [self.__class__.__name__]
