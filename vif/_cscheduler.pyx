@@ -693,6 +693,7 @@ cdef class CScheduler:
     cdef bint _alone  # no other Python thread at the last backend poll (not epoll)
     cdef Py_ssize_t _executor_jobs  # run_in_executor futures not done yet
     cdef double _threads_until  # monotonic time until which threads count as at work
+    cdef bint _threads_called   # call_soon_threadsafe ran since _threads_at_work looked
     cdef double _traced_until  # the C tracer's last clock reading in the last step, or -1
     cdef uint64_t _timer_seq
     cdef dict _instance_dict
@@ -907,7 +908,7 @@ cdef class CScheduler:
         if handle._source_traceback:
             del handle._source_traceback[-1]
         self._queue(handle)
-        self._threads_until = _monotonic_c() + _THREADS_WINDOW
+        self._threads_called = True  # (the step reads the clock for it, not each call)
         if not self._wake_pending:
             self._wake_pending = True
             self._wake()
@@ -930,6 +931,12 @@ cdef class CScheduler:
             return True
         if now < 0:
             now = _monotonic_c()
+        if self._threads_called:
+            # A thread called call_soon_threadsafe: at work from now on, for the
+            # window (from when the step sees the call, at most a step later).
+            self._threads_called = False
+            self._threads_until = now + _THREADS_WINDOW
+            return True
         return now < self._threads_until
 
     # -- the sock_* calls' first attempt (vif._sockops): recv(2) itself, so that
