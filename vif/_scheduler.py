@@ -44,8 +44,8 @@ let go (``select.epoll``), so it skips polls only while the last poll saw no
 other Python thread (``threading.active_count()``). The compiled twin can poll
 without letting go: it skips polls and keeps the GIL for a poll that finds
 events, as long as no threads are at work for the loop -- no
-``run_in_executor`` future pending and no ``call_soon_threadsafe`` in the last
-10 ms; while there are, it polls at every step and lets go for each poll. Other
+``run_in_executor`` future pending and no ``call_soon_threadsafe`` seen by a step
+in the last 10 ms; while there are, it polls at every step and lets go for each poll. Other
 threads (an idle executor's, a sampler's) then get the GIL at the switch
 interval, as from any busy Python code, and their mere existence costs no
 system call per step (a callback chain polling at every step took 4x as long).
