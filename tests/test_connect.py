@@ -11,6 +11,7 @@ when the connection is refused, cancellation and fds, and that a loop whose
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import socket
@@ -19,7 +20,16 @@ import sys
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vif_testing import Echo, ipv6_available, is_reference, open_fd_count, run, unused_port, vif
+from vif_testing import (
+    Echo,
+    ipv6_available,
+    is_reference,
+    open_fd_count,
+    registered_fd_count,
+    run,
+    unused_port,
+    vif,
+)
 
 
 class Client(asyncio.Protocol):
@@ -435,3 +445,56 @@ def test_sock_connect_outcomes_are_asyncios(loop_factory, socket_class, tmp_path
                        _sock_connect_outcome(family, address, socket_class))
             assert got == want, address
         assert open_fd_count() == before
+
+
+def _pending_connect_target(lsock: socket.socket, fillers: list) -> None:
+    """Fill ``lsock``'s accept queue (listening with backlog 0) with blocking
+    connections, so that the next connect to it stays in progress: the kernel
+    drops its SYN while the queue is full."""
+    lsock.listen(0)
+    for _ in range(8):
+        filler = socket.socket()
+        filler.settimeout(0.5)
+        fillers.append(filler)
+        try:
+            filler.connect(lsock.getsockname())
+        except (TimeoutError, OSError):
+            return  # This one waits: the queue is full.
+    pytest.skip("the kernel accepted every connection: no connect stays pending")
+
+
+def test_cancelled_pending_sock_connect_leaves_nothing_registered(loop_factory):
+    # The connect's writer wait is dropped by the future's done callback; a
+    # cancelled connect must leave the socket unwatched, as on asyncio.
+    async def main() -> tuple[int | None, int | None, bool]:
+        loop = asyncio.get_running_loop()
+        fillers: list[socket.socket] = []
+        with socket.socket() as lsock, socket.socket() as sock:
+            lsock.bind(("127.0.0.1", 0))
+            try:
+                _pending_connect_target(lsock, fillers)
+                sock.setblocking(False)
+                before = registered_fd_count(loop)
+                task = asyncio.create_task(loop.sock_connect(sock, lsock.getsockname()))
+                for _ in range(3):
+                    await asyncio.sleep(0)
+                pending = not task.done()
+                during = registered_fd_count(loop)
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                await asyncio.sleep(0)  # the done callbacks have run
+                after = registered_fd_count(loop)
+                # The fd is free for a writer of the program's own again.
+                loop.add_writer(sock.fileno(), lambda: None)
+                loop.remove_writer(sock.fileno())
+            finally:
+                for filler in fillers:
+                    filler.close()
+        assert pending, "the connect did not stay pending"
+        return before, during, after
+
+    before, during, after = run(loop_factory, main())
+    if before is not None:
+        assert during == before + 1
+        assert after == before
