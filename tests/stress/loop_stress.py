@@ -155,7 +155,7 @@ async def handles() -> None:
     for i in range(ROUNDS * 5):
         args = tuple(bytes([i % 256]) * j for j in range(i % 4))
         var.set(i)
-        context = contextvars.copy_context() if i % 3 == 0 else None
+        context = contextvars.copy_context() if (i // 3) % 2 == 0 else None  # every kind both ways
         schedule = (loop.call_soon, loop.call_soon_threadsafe,
                     lambda *a, **k: loop.call_later(0, *a, **k))[i % 3]
         handle = schedule(record, *args, context=context)
