@@ -330,7 +330,8 @@ def test_callbacks_nobody_keeps_do_not_share_a_context(loop_factory, schedule):
         var.set("two")
         kept = call(setter, "c")
         call(reader, "d")
-        await asyncio.sleep(0.01)
+        while len(seen) < 6:  # the four callbacks and what two of them scheduled
+            await asyncio.sleep(0)
         assert kept.cancelled() is False
         return var.get()
 
@@ -379,10 +380,12 @@ def test_a_handle_that_ran_keeps_its_context(loop_factory):
 
     async def main():
         loop = asyncio.get_running_loop()
+        ran = []
         var.set("at call time")
-        kept = [loop.call_soon(len, ()), loop.call_later(0, len, ())]
+        kept = [loop.call_soon(ran.append, 1), loop.call_later(0, ran.append, 2)]
         var.set("later")
-        await asyncio.sleep(0.01)
+        while len(ran) < 2:
+            await asyncio.sleep(0)
         return [handle._context[var] for handle in kept]
 
     assert run(loop_factory, main()) == ["at call time"] * 2

@@ -476,13 +476,10 @@ cdef class TimerHandle(Handle):
             return self._when > o._when or (self._when == o._when and self._seq > o._seq)
         if op == 5:  # >=
             return self._when > o._when or (self._when == o._when and self._seq >= o._seq)
-        if op == 2:  # == (asyncio compares when, callback, args and cancelled state)
-            return (self._when == o._when and self._callback == o._callback
-                    and self._get_args() == o._get_args() and self._cancelled == o._cancelled)
-        if op == 3:
-            return not (self._when == o._when and self._callback == o._callback
-                        and self._get_args() == o._get_args()
-                        and self._cancelled == o._cancelled)
+        if op == 2 or op == 3:  # == / != (asyncio compares when, callback, args, cancelled)
+            equal = (self._when == o._when and self._callback == o._callback
+                     and self._get_args() == o._get_args() and self._cancelled == o._cancelled)
+            return equal if op == 2 else not equal
         return NotImplemented
 
     def cancel(self):
@@ -625,6 +622,15 @@ cdef inline Handle _new_handle(object callback, object args, object loop, object
         handle._source_traceback = _extract_stack(sys._getframe(2))
     else:
         handle._source_traceback = None
+    return handle
+
+
+cdef inline Handle _new_persistent_handle(object callback, object args, object loop,
+                                         object context, bint debug):
+    """A handle that runs each time its fd or signal fires: it keeps its callback
+    and arguments after a run (see _release_kept)."""
+    cdef Handle handle = _new_handle(callback, args, loop, context, debug)
+    handle._persistent = True
     return handle
 
 
@@ -841,9 +847,7 @@ cdef class CScheduler:
 
     def _make_handle(self, callback, args, context=None):
         """A handle that runs each time it is queued (a signal's)."""
-        cdef Handle handle = _new_handle(callback, args, self, context, self._debug)
-        handle._persistent = True
-        return handle
+        return _new_persistent_handle(callback, args, self, context, self._debug)
 
     def _add_callback(self, handle):
         if not isinstance(handle, Handle):
@@ -1026,8 +1030,7 @@ cdef class CScheduler:
         if self._closed:
             raise RuntimeError("Event loop is closed")
         cdef int fdn = _fileobj_to_fd(fd)
-        cdef Handle handle = _new_handle(callback, args, self, None, False)
-        handle._persistent = True
+        cdef Handle handle = _new_persistent_handle(callback, args, self, None, False)
         cdef FdEntry entry = self._fd_table.get(fdn)
         if entry is None:
             self._register(fdn, self._READ)
@@ -1051,8 +1054,7 @@ cdef class CScheduler:
         if self._closed:
             raise RuntimeError("Event loop is closed")
         cdef int fdn = _fileobj_to_fd(fd)
-        cdef Handle handle = _new_handle(callback, args, self, None, False)
-        handle._persistent = True
+        cdef Handle handle = _new_persistent_handle(callback, args, self, None, False)
         cdef FdEntry entry = self._fd_table.get(fdn)
         if entry is None:
             self._register(fdn, self._WRITE)
@@ -1156,8 +1158,7 @@ cdef class CScheduler:
             return self._add_writer(fd, callback, *args)
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        handle = _new_handle(callback, args, self, None, False)
-        handle._persistent = True
+        handle = _new_persistent_handle(callback, args, self, None, False)
         entry = FdEntry.__new__(FdEntry)
         if reading:
             entry.mask = self._READ | oneshot
