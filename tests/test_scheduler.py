@@ -27,7 +27,9 @@ def test_timers_fire_in_time_then_schedule_order(loop_factory):
         cancelled = [loop.call_later(0.002, order.append, "cancelled") for _ in range(300)]
         for h in cancelled:
             h.cancel()
-        await asyncio.sleep(0.03)
+        after_all = loop.create_future()  # due after every timer above
+        loop.call_at(when + 0.006, after_all.set_result, None)
+        await after_all
 
     run(loop_factory, main())
     assert len(order) == 50
@@ -160,12 +162,17 @@ def test_callback_context_is_the_context_when_scheduled(loop_factory, schedule):
 
     var = contextvars.ContextVar("var", default="unset")
     seen = []
+    all_ran = None
 
     def report(tag):
         seen.append((tag, var.get()))
         var.set(f"set by {tag}")
+        if len(seen) == 3:
+            all_ran.set()
 
     async def main():
+        nonlocal all_ran
+        all_ran = asyncio.Event()
         loop = asyncio.get_running_loop()
         if schedule == "call_later":
             delays = iter([0.001, 0.002, 0.003, 0.001])
@@ -184,7 +191,7 @@ def test_callback_context_is_the_context_when_scheduled(loop_factory, schedule):
         cancelled = call(report, "cancelled")
         cancelled.cancel()
         assert cancelled._context[var] == "after"
-        await asyncio.sleep(0.05)
+        await all_ran.wait()  # by then the cancelled one would have run too
         assert var.get() == "after"
         assert first._context[var] == "set by first"
         assert second._context is not first._context
@@ -222,7 +229,9 @@ def test_cycle_through_a_timer_is_collected(loop_factory, ending):
                 owner.timer.cancel()
             for _ in range(200):  # enough to purge or pop the cancelled timer
                 running.call_later(3600, print).cancel()
-            await asyncio.sleep(0.01)
+            later = running.create_future()  # due after the "fired" timer
+            running.call_later(0.001, later.set_result, None)
+            await later
             return weakref.ref(owner)
 
         ref = loop.run_until_complete(main())
