@@ -211,3 +211,27 @@ class TestVif:
 @pytest.mark.skip(reason="the Windows ImportError message can only be checked on Windows")
 def test_windows_import_message():
     pass
+
+
+def _parameters(method) -> list[tuple[str, object, object]]:
+    """A method's parameters as (name, kind, default), annotations left out."""
+    import inspect
+
+    return [(p.name, p.kind, p.default) for p in inspect.signature(method).parameters.values()]
+
+
+def test_public_methods_take_asyncios_parameters(loop_factory):
+    """Every public method asyncio's own loop has takes the same parameters on this
+    Python (names, kinds, defaults): what code that feature-detects with
+    ``inspect.signature`` sees, e.g. ``all_errors`` (3.12+) or ``cleanup_socket``
+    (3.13+)."""
+    loop, stock = loop_factory(), asyncio.new_event_loop()
+    try:
+        names = [n for n in dir(stock) if not n.startswith("_") and callable(getattr(stock, n))]
+        assert "create_connection" in names and "call_soon" in names
+        differ = {n: (_parameters(getattr(loop, n)), _parameters(getattr(stock, n)))
+                  for n in names if _parameters(getattr(loop, n)) != _parameters(getattr(stock, n))}
+        assert differ == {}
+    finally:
+        loop.close()
+        stock.close()

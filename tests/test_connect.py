@@ -139,11 +139,12 @@ def test_refused_connection_with_all_errors(loop_factory):
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="all_errors exists from 3.12 on")
-def test_all_errors_is_unknown_before_3_12(loop_factory):
+@pytest.mark.parametrize("value", [True, False])
+def test_all_errors_is_unknown_before_3_12(loop_factory, value):
     async def main() -> str:
         loop = asyncio.get_running_loop()
         with pytest.raises(TypeError) as info:
-            await loop.create_connection(asyncio.Protocol, "127.0.0.1", 1, all_errors=True)
+            await loop.create_connection(asyncio.Protocol, "127.0.0.1", 1, all_errors=value)
         return str(info.value).split(")", 1)[-1]
 
     assert run(loop_factory, main()) == run(asyncio.SelectorEventLoop, main())

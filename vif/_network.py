@@ -11,12 +11,13 @@ Unix-socket entry points, accepting on listening sockets, and ``getaddrinfo`` /
 from __future__ import annotations
 
 import errno
+import inspect
 import logging
 import os
 import socket
 import stat
 import sys
-from asyncio import base_events, constants, sslproto, tasks, trsock
+from asyncio import base_events, constants, sslproto, tasks, trsock, unix_events
 
 from ._transports.datagram import DatagramTransport
 from ._transports.pipes import ReadPipeTransport, WritePipeTransport
@@ -36,6 +37,8 @@ _SOCK_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
 _AF_UNSPEC, _AF_INET = socket.AF_UNSPEC, socket.AF_INET
 _SOCK_STREAM, _IPPROTO_TCP = socket.SOCK_STREAM, socket.IPPROTO_TCP
 _inet_pton = socket.inet_pton
+# create_connection's all_errors when the caller did not give it.
+_NOT_GIVEN = object()
 
 
 def _numeric_port(port) -> bool:
@@ -437,9 +440,11 @@ class Network:
         ssl_shutdown_timeout=None,
         happy_eyeballs_delay=None,
         interleave=None,
-        all_errors=False,
+        all_errors=_NOT_GIVEN,
     ):
-        if all_errors is not False and sys.version_info < (3, 12):
+        if all_errors is _NOT_GIVEN:
+            all_errors = False
+        elif sys.version_info < (3, 12):
             raise TypeError("create_connection() got an unexpected keyword argument 'all_errors'")
         if (
             ssl is None
@@ -562,6 +567,13 @@ class Network:
 # The steps create_connection's numeric-host shortcut stands in for (see
 # Network._plain_connect_is_ours): replacing any of them, on a loop, its class or
 # asyncio's, after the loop class was assembled turns the shortcut off.
+# What inspect.signature shows for the methods whose parameters depend on the
+# Python version: asyncio's on this Python (create_connection's all_errors from
+# 3.12, create_unix_server's cleanup_socket from 3.13), which are what they accept.
+for _name, _stock in (("create_connection", base_events.BaseEventLoop),
+                      ("create_unix_server", unix_events._UnixSelectorEventLoop)):
+    getattr(Network, _name).__signature__ = inspect.signature(getattr(_stock, _name))
+
 _PLAIN_CONNECT_STEPS = (
     "_ensure_resolved",
     "_connect_sock",
