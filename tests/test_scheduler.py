@@ -13,7 +13,7 @@ import os
 import sys
 
 import pytest
-from vif_testing import is_reference, run
+from vif_testing import is_reference, run, vif
 
 
 def test_timers_fire_in_time_then_schedule_order(loop_factory):
@@ -398,3 +398,45 @@ def test_a_handle_that_ran_keeps_its_context(loop_factory):
         return [handle._context[var] for handle in kept]
 
     assert run(loop_factory, main()) == ["at call time"] * 2
+
+
+@pytest.mark.skipif(vif is None or vif.CEventLoop is None, reason="needs the compiled loop")
+def test_compiled_loop_keeps_its_state_in_its_own_fields():
+    """What asyncio's BaseEventLoop and vif's mixins set on the compiled loop lands
+    in its C fields, not an instance ``__dict__``: on 3.13 a method call from Python
+    (``loop.call_soon``) is fast only while the instance has none."""
+    import signal
+
+    from vif._cscheduler import _has_instance_dict
+
+    class Server(asyncio.Protocol):
+        def connection_made(self, transport):
+            transport.close()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        loop.set_debug(False)
+        loop.set_task_factory(None)
+        loop.set_exception_handler(None)
+        loop.slow_callback_duration = 0.2
+        loop.add_signal_handler(signal.SIGUSR1, print)
+        loop.remove_signal_handler(signal.SIGUSR1)
+        await asyncio.gather(asyncio.sleep(0), asyncio.sleep(0.001))
+        assert await loop.run_in_executor(None, int, "7") == 7
+        server = await loop.create_server(Server, "127.0.0.1", 0)
+        closed = loop.create_future()
+        transport, _ = await loop.create_connection(
+            lambda: type("Client", (asyncio.Protocol,), {
+                "connection_lost": lambda self, exc: closed.set_result(None)})(),
+            *server.sockets[0].getsockname()[:2])
+        await closed
+        server.close()
+        await server.wait_closed()
+        return _has_instance_dict(loop)
+
+    with asyncio.Runner(loop_factory=vif.CEventLoop) as runner:
+        made = runner.run(main())
+        loop = runner.get_loop()
+    assert made is (False if sys.version_info >= (3, 13) else None)
+    assert vars(loop) == {}

@@ -487,7 +487,8 @@ class Network:
         or any base) stays the same.
         """
         global _steps_found_ours
-        instance_attributes: dict = self.__dict__  # (typed: the twin looks each name up in C)
+        # (typed: the twin looks each name up in C)
+        instance_attributes: dict = self._instance_attributes()
         for name in _PLAIN_CONNECT_STEPS:
             if name in instance_attributes:
                 return False
