@@ -565,9 +565,6 @@ class Network:
         return await self.run_in_executor(None, socket.getnameinfo, sockaddr, flags)
 
 
-# The steps create_connection's numeric-host shortcut stands in for (see
-# Network._plain_connect_is_ours): replacing any of them, on a loop, its class or
-# asyncio's, after the loop class was assembled turns the shortcut off.
 # What inspect.signature shows for the methods whose parameters depend on the
 # Python version: asyncio's on this Python (create_connection's all_errors from
 # 3.12, create_unix_server's cleanup_socket from 3.13), which are what they accept.
@@ -575,6 +572,9 @@ for _name, _stock in (("create_connection", base_events.BaseEventLoop),
                       ("create_unix_server", unix_events._UnixSelectorEventLoop)):
     getattr(Network, _name).__signature__ = inspect.signature(getattr(_stock, _name))
 
+# The steps create_connection's numeric-host shortcut stands in for (see
+# Network._plain_connect_is_ours): replacing any of them, on a loop, its class or
+# asyncio's, after the loop class was assembled turns the shortcut off.
 _PLAIN_CONNECT_STEPS = (
     "_ensure_resolved",
     "_connect_sock",
