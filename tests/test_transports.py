@@ -439,6 +439,30 @@ def test_closed_transports_are_freed_without_the_collector(loop_factory):
     assert [ref() for ref in refs] == [None, None]
 
 
+def test_a_plain_connection_leaves_its_transports_without_instance_attributes(loop_factory):
+    """Connecting, exchanging data and closing (client and accepted side) writes
+    only the transports' slots: on 3.13 a method call (``transport.write``) is on
+    CPython's fast path only while the object has no instance dict."""
+    if is_reference(loop_factory):
+        pytest.skip("asyncio's transports keep their state in a dict")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server, tr, client, peer = await connect_pair(loop)
+        tr.write(b"ping")
+        await peer.wait_bytes(4)
+        peer.transport.write(b"pong")
+        transports = [tr, peer.transport]
+        during = [dict(vars(t)) for t in transports]
+        tr.close()
+        await client.lost
+        await peer.lost
+        await close_server(server)
+        return during, [dict(vars(t)) for t in transports]
+
+    assert run(loop_factory, main()) == ([{}, {}], [{}, {}])
+
+
 def test_receive_buffer_starts_on_a_cache_line(loop_factory):
     """The kernel copies received data into the loop's receive buffer; off the
     cache-line grid (a large bytearray starts 16 bytes into its page) that copy

@@ -143,21 +143,22 @@ class FlowControl(transports._FlowControlMixin):
 class SocketTransport(FlowControl):
     """State and teardown shared by the stream and datagram socket transports."""
 
-    # What each transport sets as it is made, and what the read and write paths
-    # read, as slots (read without a dict lookup); the rest of the state, which
-    # starts out the same for every transport, is a class attribute below (see
+    # What each transport sets as it is made, what the read and write paths read,
+    # and what every connection's life changes (closing), as slots: read without
+    # a dict lookup, and a transport that only connects, exchanges data and
+    # closes has no instance dict at all (on 3.13 a method call, transport.write,
+    # is on CPython's fast path only then: 68 ns, 137 ns with a dict). The rest of
+    # the state, which starts out the same for every transport and changes only
+    # in rarer turns (flow control, pausing, EOF), is a class attribute below (see
     # FlowControl), which a transport overrides in its instance dict when it
     # changes.
     __slots__ = ("_loop", "_sock_fd", "_protocol", "_buffer", "_recv_view", "_conn_lost",
-                 "_direct_send")
+                 "_direct_send", "_sock", "_server", "_closing")
     max_size = 256 * 1024  # How much one read asks for (at most the loop's buffer).
-    _sock = None  # Read by __del__ even when __init__ failed.
-    _server = None
     # asyncio's transports keep whether set_protocol() was called; a vif
     # transport's constructor always calls it.
     _protocol_connected = True
     _buffer_size = 0
-    _closing = False
     _paused = False
     _direct_sendto = None  # See _direct_send in __init__.
 
@@ -172,6 +173,7 @@ class SocketTransport(FlowControl):
         # closing clears them.
         self._direct_send = None
         self._conn_lost = 0
+        self._closing = False
         extra["socket"] = transport_socket(sock)
         try:
             extra["sockname"] = local_address(sock)
@@ -183,13 +185,15 @@ class SocketTransport(FlowControl):
             except OSError:
                 extra["peername"] = None
         self._sock = sock
+        # Attached with the socket taken: from here on __del__ of a transport
+        # whose __init__ fails closes the socket and detaches it.
+        self._server = server
+        if server is not None:
+            server_attach(server, self)
         fd = self._sock_fd = sock.fileno()
         self._recv_view = recv_view(loop, self.max_size)
         self.set_protocol(protocol)
         self._buffer: deque = deque()
-        if server is not None:
-            self._server = server
-            server_attach(server, self)
         loop._transports[fd] = _weakref(self)
 
     def __repr__(self) -> str:
@@ -241,8 +245,7 @@ class SocketTransport(FlowControl):
             self._loop._add_reader(self._sock_fd, self._read_ready)
 
     def close(self) -> None:
-        if self._direct_send is not None or self._direct_sendto is not None:
-            self._direct_send = self._direct_sendto = None  # Later writes: counted or queued.
+        self._stop_direct_sends()
         if self._closing:
             return
         self._closing = True
@@ -258,9 +261,13 @@ class SocketTransport(FlowControl):
         self._force_close(None)
 
     def __del__(self, _warn=warnings.warn) -> None:
-        if self._sock is not None:
+        try:
+            sock = self._sock
+        except AttributeError:  # __init__ failed before it took the socket
+            return
+        if sock is not None:
             _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
-            self._sock.close()
+            sock.close()
             if self._server is not None:
                 server_detach(self._server, self)
 
@@ -275,8 +282,17 @@ class SocketTransport(FlowControl):
         report_fatal(self, exc, message, expected=isinstance(exc, OSError))
         self._force_close(exc)
 
+    def _stop_direct_sends(self) -> None:
+        """Later writes are counted or queued, not sent at once. (Each attribute is
+        cleared only if set: a stream transport writing _direct_sendto, a class
+        attribute for it, would make its instance dict.)"""
+        if self._direct_send is not None:
+            self._direct_send = None
+        if self._direct_sendto is not None:
+            self._direct_sendto = None
+
     def _force_close(self, exc: BaseException | None) -> None:
-        self._direct_send = self._direct_sendto = None
+        self._stop_direct_sends()
         if self._conn_lost:
             return
         if self._buffer:

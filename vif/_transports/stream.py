@@ -88,15 +88,15 @@ class StreamReceiver:
 class StreamTransport(SocketTransport):
     """asyncio.Transport over a connected, non-blocking stream socket."""
 
-    __slots__ = ("_io",)  # See base.py.
+    __slots__ = ("_io", "_read_ready", "_receiver")  # See base.py.
     _start_tls_compatible = True
     _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
     _eof = False
     _empty_waiter = None
-    _read_ready = _receiver = None
 
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None) -> None:
         self._io = SocketIO(sock)
+        self._read_ready = self._receiver = None  # (set_protocol reads them)
         # SocketTransport's methods are called by name here, not through super():
         # in the compiled twin, super() builds a proxy and searches the MRO each call.
         SocketTransport.__init__(self, loop, sock, protocol, extra, server)
