@@ -238,11 +238,17 @@ def test_fifo_opened_for_writing_reaches_its_reader(uring, tmp_path):
         async with vif.open(path, "wb") as f:
             await f.write(b"to the reader")
 
+    wrote = False
     try:
         uring(main)
+        wrote = True
     finally:
-        if thread.is_alive():  # the open failed: let the reader's open return
-            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        while not wrote and thread.is_alive():  # the open failed: end the reader's
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # ENXIO: the reader is not in its open() yet
+                pass
+            thread.join(0.01)
         thread.join()
     assert got == [b"to the reader"]
 
