@@ -413,6 +413,21 @@ def test_fd_of_a_live_transport_refuses_add_reader(loop_factory):
     run(loop_factory, main())
 
 
+async def _one_exchange(inspect):
+    """Connect on the running loop, send the server 4 bytes, call ``inspect(client
+    transport, server transport)``, close and wait until both sides are lost:
+    what ``inspect`` returned."""
+    server, tr, client, peer = await connect_pair(asyncio.get_running_loop())
+    tr.write(b"ping")
+    await peer.wait_bytes(4)
+    seen = inspect(tr, peer.transport)
+    tr.close()
+    await client.lost
+    await peer.lost
+    await close_server(server)
+    return seen
+
+
 def test_closed_transports_are_freed_without_the_collector(loop_factory):
     """Once connection_lost has run, nothing keeps a vif transport in a reference
     cycle: it (and, through it, the loop's receive buffer) is freed at once, not at
@@ -424,16 +439,7 @@ def test_closed_transports_are_freed_without_the_collector(loop_factory):
         pytest.skip("asyncio's transports are freed by the garbage collector")
 
     async def main():
-        loop = asyncio.get_running_loop()
-        server, tr, client, peer = await connect_pair(loop)
-        tr.write(b"ping")
-        await peer.wait_bytes(4)
-        refs = [weakref.ref(tr), weakref.ref(peer.transport)]
-        tr.close()
-        await client.lost
-        await peer.lost
-        await close_server(server)
-        return refs
+        return await _one_exchange(lambda *transports: [weakref.ref(t) for t in transports])
 
     refs = run_without_collector(loop_factory, main())
     assert [ref() for ref in refs] == [None, None]
@@ -446,19 +452,14 @@ def test_a_plain_connection_leaves_its_transports_without_instance_attributes(lo
     if is_reference(loop_factory):
         pytest.skip("asyncio's transports keep their state in a dict")
 
+    def while_open(client_transport, server_transport):
+        server_transport.write(b"pong")
+        transports = [client_transport, server_transport]
+        return transports, [dict(vars(t)) for t in transports]
+
     async def main():
-        loop = asyncio.get_running_loop()
-        server, tr, client, peer = await connect_pair(loop)
-        tr.write(b"ping")
-        await peer.wait_bytes(4)
-        peer.transport.write(b"pong")
-        transports = [tr, peer.transport]
-        during = [dict(vars(t)) for t in transports]
-        tr.close()
-        await client.lost
-        await peer.lost
-        await close_server(server)
-        return during, [dict(vars(t)) for t in transports]
+        transports, while_connected = await _one_exchange(while_open)
+        return while_connected, [dict(vars(t)) for t in transports]
 
     assert run(loop_factory, main()) == ([{}, {}], [{}, {}])
 
