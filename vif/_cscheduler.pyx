@@ -812,7 +812,7 @@ cdef class CScheduler:
         if _MANAGED_DICT_READABLE:
             instance_dict = vif_managed_dict(<PyObject*>self)
             return {} if instance_dict == NULL else <object>instance_dict
-        return self.__dict__
+        return self._instance_dict  # made by _init_scheduler
 
     def _registered_fd_count(self):
         return len(self._fd_table)
